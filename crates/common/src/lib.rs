@@ -1,0 +1,33 @@
+//! Demo infrastructure that is no stage's lesson.
+//!
+//! Every stage crate teaches one technique for carrying messages over a socket;
+//! everything a stage needs *besides* its lesson lives here, so that a student
+//! reading a stage sees only the technique:
+//!
+//! - [`server`]: bind `127.0.0.1:0` first, read back the port, then start the
+//!   server thread, so a demo or a test never races a server that is not yet
+//!   listening and never needs a fixed port.
+//! - [`timeline`]: the **boundary timeline**, the teaching device that shows,
+//!   for every read, which message's bytes it returned, and marks sticky reads
+//!   (bytes of two messages in one read) and split messages (one message cut
+//!   across reads).
+//! - [`shell`]: run a command line with `sh -c` (or `cmd /C`), stdout then
+//!   stderr, with a timeout that kills the whole process group and an output
+//!   cap, so the remote-execution stages cannot be hung or flooded.
+//! - [`cli`]: the command-line pieces every stage shares: address parsing,
+//!   the loopback guard for remote-execution servers, reading client input
+//!   with a prompt only on a terminal.
+//! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
+//!   have reached this end, so that demo transcripts are identical on every run.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod server;
+pub mod shell;
+pub mod sync;
+pub mod timeline;
+
+pub use server::{bind_loopback_tcp, bind_loopback_udp, spawn_loopback, LoopbackServer};
+pub use shell::{run_shell, ShellLimits, ShellOutput};
+pub use timeline::{Tap, Timeline};
