@@ -17,12 +17,14 @@
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
 //!   the loopback guard for remote-execution servers, reading client input
 //!   with a prompt only on a terminal.
+//! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod demo;
 pub mod server;
 pub mod shell;
 pub mod sync;
