@@ -17,6 +17,8 @@
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
 //!   the loopback guard for remote-execution servers, reading client input
 //!   with a prompt only on a terminal.
+//! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
+//!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
@@ -29,6 +31,7 @@ pub mod server;
 pub mod shell;
 pub mod sync;
 pub mod timeline;
+pub mod weather;
 
 pub use server::{bind_loopback_tcp, bind_loopback_udp, spawn_loopback, LoopbackServer};
 pub use shell::{run_shell, ShellLimits, ShellOutput};
