@@ -1,0 +1,1034 @@
+//! The course in `docs/` cannot drift from the code.
+//!
+//! Every transcript and every code excerpt in the docs is a *quote*: an HTML
+//! comment line naming its source, immediately followed by a fenced block:
+//!
+//! ````markdown
+//! <!-- quote: crates/udp-echo/tests/snapshots/demo__demo.snap -->
+//! ```text
+//! ...the snapshot body, exactly...
+//! ```
+//! ````
+//!
+//! The source is a path relative to the repository root, optionally followed
+//! by `#KIND NAME` to quote one Rust item (`#fn write_frame`, `#struct
+//! FileInfo`, `#enum FrameError`, `#const HEADER_LEN`, also `static`, `trait`,
+//! `type`, `mod`). What a source quotes as:
+//!
+//! - an insta `.snap` file: its body, without the `---` front matter;
+//! - `file.rs#fn name`: the first item of that kind and name in the file, with
+//!   the doc comments and attributes directly above it, from its first line
+//!   through the brace that closes it (or the `;` that ends a const, a unit or
+//!   tuple struct), dedented by the item's own indentation;
+//! - any other path: the whole file.
+//!
+//! `cargo test --test docs` compares every block with its source and reports
+//! every mismatch at once (doc file, line, source). `UPDATE_DOCS=1 cargo test
+//! --test docs` rewrites the blocks from their sources instead. A quote whose
+//! file or item is missing fails in both modes: it is never skipped.
+//!
+//! The same test checks that every relative link in `docs/` and in the root
+//! `README.md` points at a file that exists.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// The repository root: the root package's manifest directory.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The command that refreshes every quote, named in every failure message.
+const UPDATE_HINT: &str = "UPDATE_DOCS=1 cargo test --test docs";
+
+// ---------------------------------------------------------------------------
+// Markdown: fenced blocks and quote markers
+// ---------------------------------------------------------------------------
+
+/// An opening code fence: its character (`` ` `` or `~`) and length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fence {
+    ch: char,
+    len: usize,
+}
+
+/// If `line` opens a fenced code block, its fence and info string.
+fn opening_fence(line: &str) -> Option<(Fence, &str)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let ch = rest.chars().next()?;
+    if ch != '`' && ch != '~' {
+        return None;
+    }
+    let len = rest.len() - rest.trim_start_matches(ch).len();
+    if len < 3 {
+        return None;
+    }
+    let info = rest[len..].trim();
+    // CommonMark: a backtick fence's info string holds no backtick.
+    if ch == '`' && info.contains('`') {
+        return None;
+    }
+    Some((Fence { ch, len }, info))
+}
+
+/// Does `line` close a block opened with `fence`?
+fn closes(line: &str, fence: Fence) -> bool {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return false;
+    }
+    let rest = &line[indent..];
+    let len = rest.len() - rest.trim_start_matches(fence.ch).len();
+    len >= fence.len && rest[len..].trim().is_empty()
+}
+
+/// One `<!-- quote: ... -->` marker and the fenced block under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct QuoteBlock {
+    /// 1-based line of the marker.
+    line: usize,
+    /// What follows `quote:`, such as `crates/x/src/lib.rs#fn f`.
+    source: String,
+    /// The fence's info string (`text`, `rust`, ...).
+    info: String,
+    /// 0-based index of the opening fence line.
+    open: usize,
+    /// 0-based index of the closing fence line.
+    close: usize,
+    /// The lines between the fences, joined with `\n`.
+    content: String,
+}
+
+/// The text of a quote marker line, if `line` is one (possibly malformed).
+fn quote_marker(line: &str) -> Option<Result<String, String>> {
+    let t = line.trim();
+    let rest = t.strip_prefix("<!--")?.trim_start();
+    let rest = rest.strip_prefix("quote:")?;
+    Some(match rest.trim_end().strip_suffix("-->") {
+        Some(src) if !src.trim().is_empty() => Ok(src.trim().to_string()),
+        Some(_) => Err("the quote marker names no source".to_string()),
+        None => Err("a quote marker must be one line ending in `-->`".to_string()),
+    })
+}
+
+/// Finds every quote block of a Markdown text. Markers inside fenced blocks
+/// (examples of the syntax) are not quotes. Errors carry their 1-based line.
+fn parse_quotes(text: &str) -> Result<Vec<QuoteBlock>, Vec<(usize, String)>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut quotes = Vec::new();
+    let mut errors = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some((fence, _)) = opening_fence(lines[i]) {
+            // An ordinary code block: skip it whole.
+            let mut j = i + 1;
+            while j < lines.len() && !closes(lines[j], fence) {
+                j += 1;
+            }
+            i = j + 1;
+            continue;
+        }
+        let Some(marker) = quote_marker(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let source = match marker {
+            Ok(source) => source,
+            Err(e) => {
+                errors.push((i + 1, e));
+                i += 1;
+                continue;
+            }
+        };
+        let Some((fence, info)) = lines.get(i + 1).and_then(|l| opening_fence(l)) else {
+            errors.push((
+                i + 1,
+                format!(
+                    "the quote of `{source}` must be followed, on the very next line, by a \
+                     fenced code block (```text ... ```)"
+                ),
+            ));
+            i += 1;
+            continue;
+        };
+        let open = i + 1;
+        let mut close = open + 1;
+        while close < lines.len() && !closes(lines[close], fence) {
+            close += 1;
+        }
+        if close >= lines.len() {
+            errors.push((
+                open + 1,
+                format!("the fenced block quoting `{source}` is never closed"),
+            ));
+            break;
+        }
+        quotes.push(QuoteBlock {
+            line: i + 1,
+            source,
+            info: info.to_string(),
+            open,
+            close,
+            content: lines[open + 1..close].join("\n"),
+        });
+        i = close + 1;
+    }
+    if errors.is_empty() {
+        Ok(quotes)
+    } else {
+        Err(errors)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sources: snapshots, Rust items, whole files
+// ---------------------------------------------------------------------------
+
+/// Line endings normalised, trailing blank lines dropped: neither is content.
+fn normalise(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+/// The body of an insta snapshot: everything after the `---` front matter.
+fn snapshot_body(text: &str) -> Result<String, String> {
+    let text = text.replace("\r\n", "\n");
+    let Some(rest) = text.strip_prefix("---\n") else {
+        // No front matter: the whole file is the body.
+        return Ok(normalise(&text));
+    };
+    match rest.find("\n---\n") {
+        Some(end) => Ok(normalise(&rest[end + 5..])),
+        None if rest.ends_with("\n---") => Ok(String::new()),
+        None => Err("the snapshot's `---` front matter is never closed".to_string()),
+    }
+}
+
+/// The item kinds a quote can name.
+const ITEM_KINDS: &[&str] = &[
+    "fn", "struct", "enum", "const", "static", "trait", "type", "mod",
+];
+
+/// Strips a leading keyword followed by whitespace.
+fn strip_word<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+    let rest = s.strip_prefix(word)?;
+    rest.starts_with(char::is_whitespace)
+        .then(|| rest.trim_start())
+}
+
+/// Strips `pub`, `pub(crate)`, `pub(in path)` and the like.
+fn strip_visibility(s: &str) -> &str {
+    if let Some(rest) = s.strip_prefix("pub") {
+        if let Some(inner) = rest.strip_prefix('(') {
+            if let Some(end) = inner.find(')') {
+                return inner[end + 1..].trim_start();
+            }
+        } else if rest.starts_with(char::is_whitespace) {
+            return rest.trim_start();
+        }
+    }
+    s
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Does this (trimmed) line start the item `kind name`?
+fn starts_item(line: &str, kind: &str, name: &str) -> bool {
+    let mut rest = strip_visibility(line.trim_start());
+    if kind == "fn" {
+        loop {
+            if let Some(r) = ["const", "async", "unsafe", "default"]
+                .iter()
+                .find_map(|q| strip_word(rest, q))
+            {
+                rest = r;
+            } else if let Some(r) = strip_word(rest, "extern") {
+                // `extern "C" fn`: skip the ABI string.
+                rest = match r
+                    .strip_prefix('"')
+                    .and_then(|a| a.find('"').map(|e| &a[e + 1..]))
+                {
+                    Some(after) => after.trim_start(),
+                    None => r,
+                };
+            } else {
+                break;
+            }
+        }
+    }
+    let Some(mut rest) = strip_word(rest, kind) else {
+        return false;
+    };
+    if kind == "static" {
+        rest = strip_word(rest, "mut").unwrap_or(rest);
+    }
+    let Some(after) = rest.strip_prefix(name) else {
+        return false;
+    };
+    match after.chars().next() {
+        None => true,
+        Some(c) => !is_ident_char(c),
+    }
+}
+
+/// Where, scanning from `start`, the item ends: the line of the `}` that
+/// closes its first top-level `{`, or of a `;` met at depth 0 before any
+/// body. Strings, chars and comments are skipped so their braces never count.
+fn item_end(lines: &[&str], start: usize) -> Option<usize> {
+    let mut depth = 0i64;
+    let mut in_block_comment = 0usize;
+    for (offset, line) in lines[start..].iter().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        let mut in_string: Option<usize> = None; // raw string hashes, or usize::MAX for "..."
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            if in_block_comment > 0 {
+                if c == '*' && next == Some('/') {
+                    in_block_comment -= 1;
+                    i += 2;
+                } else if c == '/' && next == Some('*') {
+                    in_block_comment += 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            if let Some(hashes) = in_string {
+                if hashes == usize::MAX {
+                    if c == '\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if c == '"' {
+                        in_string = None;
+                    }
+                } else if c == '"'
+                    && chars[i + 1..].iter().take_while(|&&h| h == '#').count() >= hashes
+                {
+                    in_string = None;
+                    i += hashes;
+                }
+                i += 1;
+                continue;
+            }
+            match c {
+                '/' if next == Some('/') => break,
+                '/' if next == Some('*') => {
+                    in_block_comment += 1;
+                    i += 2;
+                    continue;
+                }
+                '"' => in_string = Some(usize::MAX),
+                'r' if (i == 0 || !is_ident_char(chars[i - 1]))
+                    && matches!(next, Some('"') | Some('#')) =>
+                {
+                    let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
+                    if chars.get(i + 1 + hashes) == Some(&'"') {
+                        in_string = Some(hashes);
+                        i += hashes + 2;
+                        continue;
+                    }
+                }
+                '\'' => {
+                    // A char literal ('x', '\n', '{'), or a lifetime ('a).
+                    if next == Some('\\') {
+                        // Skip the escaped char itself, which may be a quote.
+                        let close = chars
+                            .get(i + 3..)
+                            .and_then(|r| r.iter().position(|&q| q == '\''));
+                        i += close.map_or(1, |p| p + 4);
+                        continue;
+                    }
+                    if chars.get(i + 2) == Some(&'\'') {
+                        i += 3;
+                        continue;
+                    }
+                }
+                '{' | '(' | '[' => depth += 1,
+                '}' | ')' | ']' => {
+                    depth -= 1;
+                    if depth == 0 && c == '}' {
+                        return Some(start + offset);
+                    }
+                }
+                ';' if depth == 0 => return Some(start + offset),
+                _ => {}
+            }
+            i += 1;
+        }
+        // A "..." string may continue on the next line; a char may not.
+    }
+    None
+}
+
+/// Extracts `kind name` from Rust source, as described in the module docs.
+fn extract_item(source: &str, kind: &str, name: &str) -> Result<String, String> {
+    if !ITEM_KINDS.contains(&kind) {
+        return Err(format!(
+            "`{kind}` is not an item kind a quote can name; use one of: {}",
+            ITEM_KINDS.join(", ")
+        ));
+    }
+    let source = source.replace("\r\n", "\n");
+    let lines: Vec<&str> = source.lines().collect();
+    let Some(sig) = lines.iter().position(|l| starts_item(l, kind, name)) else {
+        return Err(format!("no `{kind} {name}` in it"));
+    };
+    let indent = lines[sig].len() - lines[sig].trim_start().len();
+    let mut first = sig;
+    while first > 0 {
+        let above = lines[first - 1].trim_start();
+        let above_indent = lines[first - 1].len() - above.len();
+        let is_doc = above.starts_with("///") && !above.starts_with("////");
+        if above_indent == indent && (is_doc || above.starts_with("#[")) {
+            first -= 1;
+        } else {
+            break;
+        }
+    }
+    let Some(last) = item_end(&lines, sig) else {
+        return Err(format!(
+            "`{kind} {name}` starts on line {} but its end (a closing `}}` or `;`) was not found",
+            sig + 1
+        ));
+    };
+    let mut out = Vec::with_capacity(last - first + 1);
+    for line in &lines[first..=last] {
+        let strip = line.len() - line.trim_start_matches(' ').len();
+        out.push(&line[strip.min(indent)..]);
+    }
+    Ok(normalise(&out.join("\n")))
+}
+
+/// What a quote's source says now, or why it cannot be read.
+fn resolve_source(root: &Path, spec: &str) -> Result<String, String> {
+    let (path, item) = match spec.split_once('#') {
+        Some((p, i)) => (p.trim(), Some(i.trim())),
+        None => (spec.trim(), None),
+    };
+    if path.is_empty() {
+        return Err("the quote names no file".to_string());
+    }
+    let full = root.join(path);
+    let text = fs::read_to_string(&full).map_err(|e| {
+        format!("cannot read `{path}` ({e}); the path is relative to the repository root")
+    })?;
+    match item {
+        None if path.ends_with(".snap") => {
+            snapshot_body(&text).map_err(|e| format!("`{path}`: {e}"))
+        }
+        None => Ok(normalise(&text)),
+        Some(item) => {
+            if !path.ends_with(".rs") {
+                return Err(format!(
+                    "`{path}#{item}`: only Rust sources (.rs) can be quoted by item"
+                ));
+            }
+            let Some((kind, name)) = item.split_once(char::is_whitespace) else {
+                return Err(format!(
+                    "`#{item}` names no item; write `#fn name`, `#struct Name`, `#enum Name` or \
+                     `#const NAME`"
+                ));
+            };
+            extract_item(&text, kind, name.trim()).map_err(|e| format!("`{path}`: {e}"))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checking and updating a doc file
+// ---------------------------------------------------------------------------
+
+/// The first line where two texts differ, for a short failure message.
+fn first_difference(doc: &str, source: &str) -> String {
+    let (d, s): (Vec<&str>, Vec<&str>) = (doc.lines().collect(), source.lines().collect());
+    for i in 0..d.len().max(s.len()) {
+        let (a, b) = (d.get(i), s.get(i));
+        if a != b {
+            return format!(
+                "first difference at line {} of the block:\n      docs:   {}\n      source: {}",
+                i + 1,
+                a.map_or("(block ends)".to_string(), |l| format!("{l:?}")),
+                b.map_or("(source ends)".to_string(), |l| format!("{l:?}")),
+            );
+        }
+    }
+    "they differ only in trailing whitespace".to_string()
+}
+
+/// A fence long enough that no line of `content` can close it.
+fn fence_for(content: &str) -> String {
+    let longest = content
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            t.len() - t.trim_start_matches('`').len()
+        })
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Checks (or, with `update`, rewrites) the quotes of one Markdown text.
+/// Returns the new text when anything changed, and every problem found,
+/// each as `doc:line: message`.
+fn process_doc(
+    root: &Path,
+    doc_name: &str,
+    text: &str,
+    update: bool,
+) -> (Option<String>, Vec<String>) {
+    let mut problems = Vec::new();
+    let quotes = match parse_quotes(text) {
+        Ok(q) => q,
+        Err(errors) => {
+            for (line, e) in errors {
+                problems.push(format!("{doc_name}:{line}: {e}"));
+            }
+            return (None, problems);
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut copied = 0;
+    let mut changed = false;
+    for q in &quotes {
+        let current = match resolve_source(root, &q.source) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!(
+                    "{doc_name}:{}: the quote of `{}` has no source: {e}",
+                    q.line, q.source
+                ));
+                continue;
+            }
+        };
+        if normalise(&q.content) == current {
+            continue;
+        }
+        if update {
+            out.extend(lines[copied..q.open].iter().map(|l| l.to_string()));
+            let fence = fence_for(&current);
+            out.push(format!("{fence}{}", q.info));
+            if !current.is_empty() {
+                out.extend(current.lines().map(str::to_string));
+            }
+            out.push(fence);
+            copied = q.close + 1;
+            changed = true;
+        } else {
+            problems.push(format!(
+                "{doc_name}:{}: out of date: the block no longer matches its source `{}`; \
+                 {}\n    refresh every quote with `{UPDATE_HINT}`, then reread the prose around it",
+                q.line,
+                q.source,
+                first_difference(&q.content, &current)
+            ));
+        }
+    }
+    if !changed {
+        return (None, problems);
+    }
+    out.extend(lines[copied..].iter().map(|l| l.to_string()));
+    let mut new_text = out.join("\n");
+    if text.ends_with('\n') {
+        new_text.push('\n');
+    }
+    (Some(new_text), problems)
+}
+
+// ---------------------------------------------------------------------------
+// Links
+// ---------------------------------------------------------------------------
+
+/// Removes inline code spans, whose brackets are not links.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let ticks = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let fence = &rest[start..start + ticks];
+        let after = &rest[start + ticks..];
+        match after.find(fence) {
+            Some(end) => rest = &after[end + ticks..],
+            None => {
+                out.push_str(fence);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every link target of a Markdown text, with its 1-based line: inline links
+/// and images `[text](target)` and reference definitions `[id]: target`.
+/// Fenced code blocks and code spans are skipped.
+fn link_targets(text: &str) -> Vec<(usize, String)> {
+    let mut targets = Vec::new();
+    let mut fence: Option<Fence> = None;
+    for (n, raw) in text.lines().enumerate() {
+        if let Some(f) = fence {
+            if closes(raw, f) {
+                fence = None;
+            }
+            continue;
+        }
+        if let Some((f, _)) = opening_fence(raw) {
+            fence = Some(f);
+            continue;
+        }
+        let line = without_code_spans(raw);
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            if let Some(close) = trimmed.find("]:") {
+                let target = trimmed[close + 2..].split_whitespace().next().unwrap_or("");
+                targets.push((n + 1, target.trim_matches(['<', '>']).to_string()));
+                continue;
+            }
+        }
+        let mut rest = line.as_str();
+        while let Some(pos) = rest.find("](") {
+            let after = &rest[pos + 2..];
+            // The target runs to the matching `)`, allowing one level of
+            // parentheses inside it.
+            let mut depth = 0;
+            let mut end = None;
+            for (i, c) in after.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' if depth == 0 => {
+                        end = Some(i);
+                        break;
+                    }
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+            }
+            let Some(end) = end else { break };
+            let inner = after[..end].trim();
+            let target = if let Some(angle) = inner.strip_prefix('<') {
+                angle.split('>').next().unwrap_or("")
+            } else {
+                inner.split_whitespace().next().unwrap_or("")
+            };
+            targets.push((n + 1, target.to_string()));
+            rest = &after[end..];
+        }
+    }
+    targets
+}
+
+/// The file a relative link points at, or `None` for links that are not
+/// checked (web addresses, mail, in-page anchors).
+fn link_path(doc_dir: &Path, target: &str) -> Option<PathBuf> {
+    let lower = target.to_ascii_lowercase();
+    if target.is_empty()
+        || target.starts_with('#')
+        || lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("mailto:")
+    {
+        return None;
+    }
+    let path = target.split(['#', '?']).next().unwrap_or("");
+    if path.is_empty() {
+        return None;
+    }
+    Some(doc_dir.join(path.replace("%20", " ")))
+}
+
+/// Normalises `a/b/../c` without touching the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The files
+// ---------------------------------------------------------------------------
+
+/// Every Markdown file under `dir`, sorted, as paths relative to `root`.
+fn markdown_files(root: &Path, dir: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root.join(dir), &mut out);
+    let mut out: Vec<PathBuf> = out
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+        .collect();
+    out.sort();
+    out
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Every quote in `docs/` matches its source (or, with `UPDATE_DOCS=1`, is rewritten from it).
+#[test]
+fn every_quote_matches_its_source() {
+    let root = repo_root();
+    let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| !v.is_empty() && v != "0");
+    let docs = markdown_files(&root, "docs");
+    assert!(!docs.is_empty(), "no Markdown files under docs/");
+    let mut problems = Vec::new();
+    let mut quotes = 0;
+    let mut rewritten = Vec::new();
+    for doc in &docs {
+        let name = display(doc);
+        let text = fs::read_to_string(root.join(doc)).unwrap();
+        quotes += parse_quotes(&text).map_or(0, |q| q.len());
+        let (new_text, found) = process_doc(&root, &name, &text, update);
+        problems.extend(found);
+        if let Some(new_text) = new_text {
+            fs::write(root.join(doc), new_text).unwrap();
+            rewritten.push(name);
+        }
+    }
+    if !rewritten.is_empty() {
+        eprintln!("UPDATE_DOCS: rewrote quotes in {}", rewritten.join(", "));
+    }
+    assert!(
+        quotes > 0,
+        "docs/ holds no quotes at all; the check would prove nothing"
+    );
+    if !problems.is_empty() {
+        let mut msg = format!("{} problem(s) with quotes in docs/:\n", problems.len());
+        for p in &problems {
+            let _ = writeln!(msg, "  {p}");
+        }
+        panic!("{msg}");
+    }
+}
+
+/// Every relative link in `docs/` and the root README points at a file that exists.
+#[test]
+fn every_relative_link_resolves() {
+    let root = repo_root();
+    let mut files = markdown_files(&root, "docs");
+    files.push(PathBuf::from("README.md"));
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(root.join(file)).unwrap();
+        let dir = file.parent().unwrap_or(Path::new(""));
+        for (line, target) in link_targets(&text) {
+            let Some(path) = link_path(dir, &target) else {
+                continue;
+            };
+            let full = root.join(lexical(&path));
+            if !full.exists() {
+                broken.push(format!(
+                    "  {}:{line}: link `{target}` points at `{}`, which does not exist",
+                    display(file),
+                    display(&lexical(&path))
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "{} broken relative link(s):\n{}",
+        broken.len(),
+        broken.join("\n")
+    );
+}
+
+/// The six stages, by crate, and the chapter that teaches each.
+const STAGE_CHAPTERS: &[(&str, &str)] = &[
+    ("udp-echo", "1-udp-echo.md"),
+    ("naive-exec-sticky", "2-naive-exec-sticky.md"),
+    ("sleep-fix", "3-sleep-fix.md"),
+    ("length-header-fix", "4-length-header-fix.md"),
+    ("ack-handshake", "5-ack-handshake.md"),
+    ("md5-upload", "6-md5-upload.md"),
+];
+
+/// Every stage chapter, in both languages, quotes that stage's real demo transcript.
+#[test]
+fn every_stage_chapter_quotes_its_demo() {
+    let root = repo_root();
+    let mut missing = Vec::new();
+    for (stage, chapter) in STAGE_CHAPTERS {
+        let snap = format!("crates/{stage}/tests/snapshots/demo__demo.snap");
+        for dir in ["docs", "docs/zh-CN"] {
+            let doc = format!("{dir}/{chapter}");
+            let quoted = fs::read_to_string(root.join(&doc))
+                .ok()
+                .and_then(|t| parse_quotes(&t).ok())
+                .is_some_and(|q| q.iter().any(|q| q.source == snap));
+            if !quoted {
+                missing.push(format!("  {doc} does not quote {snap}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "stage chapters without their transcript:\n{}",
+        missing.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Unit tests of the mechanism itself
+// ---------------------------------------------------------------------------
+
+mod mechanism {
+    use super::*;
+
+    const RUST: &str = r##"//! A module.
+
+use std::io;
+
+/// Bytes in a header.
+pub const HEADER_LEN: usize = 4;
+
+/// A long constant.
+pub const SCRIPT: &[&str] =
+    &["seq 1 400", "echo {"];
+
+/// Why it failed.
+#[derive(Debug)]
+pub enum FrameError {
+    /// Too big.
+    TooLarge { len: u64 },
+}
+
+pub struct Unit;
+
+/// Writes one frame.
+///
+/// Braces in strings and chars do not count: "}" '}' '{'.
+pub fn write_frame<W: io::Write + ?Sized>(
+    w: &mut W,
+    body: &[u8],
+) -> io::Result<()> {
+    let s = "}";
+    let c = '}';
+    let q = '\'';
+    let r = r#"}"#;
+    // a } in a comment
+    if body.is_empty() { return Ok(()); }
+    w.write_all(body)
+}
+
+impl Thing {
+    /// A method.
+    pub fn method<'a>(&'a self) -> &'a str {
+        "x"
+    }
+}
+"##;
+
+    /// A snapshot quotes as its body, front matter removed.
+    #[test]
+    fn snapshot_front_matter_is_stripped() {
+        let snap = "---\nsource: crates/x/tests/demo.rs\nexpression: t\n---\nline 1\nline 2\n";
+        assert_eq!(snapshot_body(snap).unwrap(), "line 1\nline 2");
+        assert_eq!(snapshot_body("no header\n").unwrap(), "no header");
+        assert!(snapshot_body("---\nsource: x\n").is_err());
+    }
+
+    /// A fn quotes with its doc comments, through its closing brace, ignoring braces in strings and comments.
+    #[test]
+    fn fn_with_docs_and_tricky_braces() {
+        let f = extract_item(RUST, "fn", "write_frame").unwrap();
+        assert!(
+            f.starts_with("/// Writes one frame.\n///\n/// Braces"),
+            "{f}"
+        );
+        assert!(f.ends_with("    w.write_all(body)\n}"), "{f}");
+        assert!(!f.contains("impl Thing"), "{f}");
+    }
+
+    /// Attributes above an item belong to it; a const ends at its semicolon, even on a later line.
+    #[test]
+    fn attributes_enums_and_consts() {
+        let e = extract_item(RUST, "enum", "FrameError").unwrap();
+        assert!(
+            e.starts_with("/// Why it failed.\n#[derive(Debug)]\npub enum"),
+            "{e}"
+        );
+        assert!(e.ends_with("TooLarge { len: u64 },\n}"), "{e}");
+        assert_eq!(
+            extract_item(RUST, "const", "HEADER_LEN").unwrap(),
+            "/// Bytes in a header.\npub const HEADER_LEN: usize = 4;"
+        );
+        assert_eq!(
+            extract_item(RUST, "const", "SCRIPT").unwrap(),
+            "/// A long constant.\npub const SCRIPT: &[&str] =\n    &[\"seq 1 400\", \"echo {\"];"
+        );
+        assert_eq!(
+            extract_item(RUST, "struct", "Unit").unwrap(),
+            "pub struct Unit;"
+        );
+    }
+
+    /// A method is dedented; lifetimes are not mistaken for char literals.
+    #[test]
+    fn methods_are_dedented() {
+        assert_eq!(
+            extract_item(RUST, "fn", "method").unwrap(),
+            "/// A method.\npub fn method<'a>(&'a self) -> &'a str {\n    \"x\"\n}"
+        );
+    }
+
+    /// Names match whole words only, and a missing item or kind is an error.
+    #[test]
+    fn missing_items_fail() {
+        assert!(extract_item(RUST, "fn", "write").is_err());
+        assert!(extract_item(RUST, "struct", "FrameError").is_err());
+        assert!(extract_item(RUST, "impl", "Thing").is_err());
+    }
+
+    /// Markers are found with their fenced block; markers inside code blocks are examples, not quotes.
+    #[test]
+    fn quotes_are_parsed() {
+        let md = "# T\n\n<!-- quote: a.snap -->\n```text\nx\ny\n```\n\n````markdown\n<!-- quote: \
+                  b.snap -->\n```text\n```\n````\n";
+        let q = parse_quotes(md).unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].source, "a.snap");
+        assert_eq!(q[0].content, "x\ny");
+        assert_eq!((q[0].line, q[0].open, q[0].close), (3, 3, 6));
+    }
+
+    /// A marker without a fenced block right under it is an error with its line.
+    #[test]
+    fn marker_without_block_fails() {
+        let errors = parse_quotes("<!-- quote: a.snap -->\n\n```text\nx\n```\n").unwrap_err();
+        assert_eq!(errors[0].0, 1);
+        assert!(parse_quotes("<!-- quote: a.snap\n").is_err());
+    }
+
+    fn scratch() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("src")).unwrap();
+        fs::write(dir.path().join("src/lib.rs"), RUST).unwrap();
+        fs::write(
+            dir.path().join("demo.snap"),
+            "---\nsource: x\n---\nnew line\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    /// A stale block is reported with doc, line and source; a missing source is a failure, not a skip.
+    #[test]
+    fn stale_and_missing_are_reported() {
+        let dir = scratch();
+        let md = "intro\n<!-- quote: demo.snap -->\n```text\nold line\n```\n<!-- quote: \
+                  src/lib.rs#fn nope -->\n```rust\n```\n<!-- quote: gone.snap -->\n```text\n```\n";
+        let (new, problems) = process_doc(dir.path(), "docs/x.md", md, false);
+        assert!(new.is_none());
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("docs/x.md:2: out of date"),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[0].contains("`demo.snap`"), "{}", problems[0]);
+        assert!(problems[0].contains("\"old line\""), "{}", problems[0]);
+        assert!(problems[1].contains("no `fn nope`"), "{}", problems[1]);
+        assert!(problems[2].starts_with("docs/x.md:9:"), "{}", problems[2]);
+    }
+
+    /// Update mode rewrites stale blocks in place, keeps the info string, and leaves the rest alone.
+    #[test]
+    fn update_rewrites_blocks() {
+        let dir = scratch();
+        let md = "intro\n<!-- quote: demo.snap -->\n```text\nold\nlines\n```\nmiddle\n<!-- quote: \
+                  src/lib.rs#const HEADER_LEN -->\n```rust\n```\nend\n";
+        let (new, problems) = process_doc(dir.path(), "docs/x.md", md, true);
+        assert!(problems.is_empty(), "{problems:#?}");
+        let new = new.unwrap();
+        assert_eq!(
+            new,
+            "intro\n<!-- quote: demo.snap -->\n```text\nnew line\n```\nmiddle\n<!-- quote: \
+             src/lib.rs#const HEADER_LEN -->\n```rust\n/// Bytes in a header.\npub const \
+             HEADER_LEN: usize = 4;\n```\nend\n"
+        );
+        // Once updated, the check passes and nothing changes.
+        let (again, problems) = process_doc(dir.path(), "docs/x.md", &new, false);
+        assert!(again.is_none() && problems.is_empty(), "{problems:#?}");
+    }
+
+    /// Quoted text holding a code fence gets a longer fence, so the block still parses.
+    #[test]
+    fn update_lengthens_the_fence() {
+        let dir = scratch();
+        fs::write(dir.path().join("f.txt"), "a\n```rust\nx\n```\n").unwrap();
+        let md = "<!-- quote: f.txt -->\n```text\n```\n";
+        let (new, _) = process_doc(dir.path(), "d.md", md, true);
+        let new = new.unwrap();
+        assert!(
+            new.starts_with("<!-- quote: f.txt -->\n````text\na\n```rust\n"),
+            "{new}"
+        );
+        assert_eq!(parse_quotes(&new).unwrap()[0].content, "a\n```rust\nx\n```");
+    }
+
+    /// Links in code are ignored; fragments and web links are handled.
+    #[test]
+    fn links_are_found_and_resolved() {
+        let md = "see [a](a.md#top) and ![img](img/x.png \"t\") and `[no](code.md)`\n\
+                  [ref]: ../README.md\n```\n[no](block.md)\n```\n[web](https://x.org/y.md) \
+                  [here](#anchor) [paren](<sp ace.md>)\n";
+        let targets: Vec<String> = link_targets(md).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            targets,
+            [
+                "a.md#top",
+                "img/x.png",
+                "../README.md",
+                "https://x.org/y.md",
+                "#anchor",
+                "sp ace.md"
+            ]
+        );
+        let dir = Path::new("docs/zh-CN");
+        assert_eq!(
+            link_path(dir, "a.md#top").unwrap(),
+            Path::new("docs/zh-CN/a.md")
+        );
+        assert!(link_path(dir, "https://x.org/y.md").is_none());
+        assert!(link_path(dir, "#anchor").is_none());
+        assert_eq!(
+            lexical(&link_path(dir, "../../README.md").unwrap()),
+            Path::new("README.md")
+        );
+    }
+}
