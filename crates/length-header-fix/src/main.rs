@@ -1,1 +1,115 @@
-fn main() {}
+//! The stage-4 command line: the demo, the server and the client.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::ShellLimits;
+use length_header_fix::{run_client, serve, ServerConfig, DEFAULT_MAX_FRAME};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+/// Stage 4: put a length in front of every message.
+#[derive(Parser)]
+#[command(
+    name = "length-header-fix",
+    about = "Stage 4: every message carries a 4-byte length header, so replies arrive whole",
+    long_about = "Stage 4 of sticky-packets: remote command execution where both directions are \
+framed. Every message is a 4-byte little-endian signed length (Python's struct.pack(\"i\", n)) \
+followed by that many bytes; the reader loops until it has the whole header, then the whole \
+body, so a long reply split across reads is put back together and no reply sticks to the next. \
+Negative or oversized lengths are refused before anything is allocated, and header and body \
+leave in one write to avoid the 40 ms Nagle/delayed-ACK stall. Without a subcommand it runs the \
+demo; `server` and `client` are the two-terminal version."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run commands for clients, one length-prefixed reply per command.
+    Server {
+        /// Address to listen on (loopback only unless --allow-remote).
+        #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Largest request body accepted, in bytes; longer or negative lengths are refused.
+        #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+        max_frame: usize,
+        /// Kill a command after this many milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Keep at most this many bytes of a command's output; past it the command is killed.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_output: usize,
+        /// THE ANTI-PATTERN, to see the stall: send each reply's header and body as two writes.
+        #[arg(long)]
+        two_writes: bool,
+    },
+    /// Send commands read from standard input, print each reply whole.
+    Client {
+        /// Address of the server.
+        #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Largest reply body accepted, in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+        max_frame: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        None => {
+            let transcript = length_header_fix::demo_transcript().context("the demo failed")?;
+            let mut out = io::stdout().lock();
+            out.write_all(transcript.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+        Some(Command::Server {
+            addr,
+            allow_remote,
+            max_frame,
+            timeout_ms,
+            max_output,
+            two_writes,
+        }) => {
+            if timeout_ms == 0 {
+                bail!("--timeout-ms 0 would kill every command at once; give at least 1");
+            }
+            let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
+            let listener = TcpListener::bind(addr).with_context(|| {
+                format!("could not listen on {addr}; is another server already using it? try --addr 127.0.0.1:0")
+            })?;
+            eprintln!("listening on {}", listener.local_addr()?);
+            if let Some(warning) = warning {
+                eprintln!("{warning}");
+            }
+            if two_writes {
+                eprintln!(
+                    "--two-writes: every reply goes out as two writes (header, then body); expect \
+                     a ~40 ms stall per reply. This is the anti-pattern, for measuring only."
+                );
+            }
+            let config = ServerConfig {
+                limits: ShellLimits {
+                    timeout: Duration::from_millis(timeout_ms),
+                    output_cap: max_output,
+                },
+                max_frame,
+                two_writes,
+            };
+            serve(listener, config).context("the server stopped")
+        }
+        Some(Command::Client { addr, max_frame }) => {
+            let mut input = InputLines::stdin("> ");
+            let mut out = io::stdout().lock();
+            run_client(addr, max_frame, &mut input, &mut out)?;
+            Ok(())
+        }
+    }
+}
