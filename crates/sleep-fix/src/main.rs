@@ -1,1 +1,192 @@
-fn main() {}
+//! The `sleep-fix` command line: the demo, the server and the client.
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::ShellLimits;
+use sleep_fix::{connect, recv_reply, send_command, serve, ReplyError, ServerConfig};
+
+const ABOUT: &str = "Stage 3: send the reply's length as digits, pause, then send the output";
+
+const LONG_ABOUT: &str = "\
+Stage 3 of sticky-packets: remote command execution where every reply is the output's \
+length as ASCII digits, a pause (--pause-ms, default 100), then the output; the client \
+takes ONE read of up to 1024 bytes as the length, then reads until it has that many bytes. \
+Without arguments it runs the demo: the same conversation with --pause-ms 0, where the \
+digits and the output glue in one read and the length no longer parses, and with the \
+pause, where every reply arrives whole. This is not a fix: the pause is a bet on timing \
+that a slower or busier network loses, it costs the pause on every reply, and the digits \
+are read with a single recv, so a network that delivers \"14\" and \"92\" separately \
+breaks the client too. Stage 4 (length-header-fix) is the fix.";
+
+#[derive(Parser)]
+#[command(name = "sleep-fix", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run commands sent by clients; answer with the length, a pause, then the output.
+    Server {
+        /// Address to listen on (loopback only unless --allow-remote).
+        #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Milliseconds to sleep between the length's digits and the output (0: none).
+        #[arg(long, default_value_t = 100)]
+        pause_ms: u64,
+        /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Kill a command that runs longer than this many milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Keep at most this many bytes of a command's output, then kill it.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_output: usize,
+    },
+    /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies.
+    Client {
+        /// Address of the server.
+        #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Give up on a reply after this many milliseconds without a byte.
+        #[arg(long, default_value_t = 2000)]
+        read_timeout_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => demo(),
+        Some(Command::Server {
+            addr,
+            pause_ms,
+            allow_remote,
+            timeout_ms,
+            max_output,
+        }) => run_server(addr, pause_ms, allow_remote, timeout_ms, max_output),
+        Some(Command::Client {
+            addr,
+            read_timeout_ms,
+        }) => run_client(addr, read_timeout_ms),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo() -> anyhow::Result<()> {
+    let transcript = sleep_fix::demo_transcript().context("the demo failed")?;
+    io::stdout().lock().write_all(transcript.as_bytes())?;
+    Ok(())
+}
+
+fn run_server(
+    addr: SocketAddr,
+    pause_ms: u64,
+    allow_remote: bool,
+    timeout_ms: u64,
+    max_output: usize,
+) -> anyhow::Result<()> {
+    let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
+    if timeout_ms == 0 {
+        bail!("--timeout-ms 0 would kill every command at once; give it at least 1, e.g. 5000");
+    }
+    let listener = TcpListener::bind(addr).with_context(|| {
+        format!(
+            "could not listen on {addr}; is another server already using that port? \
+             Stop it, or pick another one with --addr 127.0.0.1:PORT"
+        )
+    })?;
+    let actual = listener.local_addr()?;
+    // Tests read this first line to learn the port; keep it first and exact.
+    eprintln!("listening on {actual}");
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
+    eprintln!(
+        "each reply: the length as digits, a {pause_ms} ms pause, then the output \
+         (commands time out after {timeout_ms} ms, output capped at {max_output} bytes)"
+    );
+    let config = ServerConfig {
+        limits: ShellLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            output_cap: max_output,
+        },
+        pause: Duration::from_millis(pause_ms),
+        pause_hook: None,
+        log: true,
+    };
+    serve(listener, config)?;
+    Ok(())
+}
+
+fn run_client(addr: SocketAddr, read_timeout_ms: u64) -> anyhow::Result<()> {
+    // A zero timeout means "block forever" to the socket API; refuse it
+    // rather than hang on a server that never answers.
+    if read_timeout_ms == 0 {
+        bail!("--read-timeout-ms 0 would wait forever; give it at least 1, e.g. 2000");
+    }
+    let timeout = Duration::from_millis(read_timeout_ms);
+    let stream = connect(addr, Some(timeout))?;
+    let mut lines = InputLines::stdin("> ");
+    let mut out = io::stdout().lock();
+    while let Some(line) = lines.next_line()? {
+        let cmd = line.trim();
+        if cmd == "exit" {
+            break;
+        }
+        if cmd.is_empty() {
+            eprintln!(
+                "(nothing sent: an empty command is a write of zero bytes, which sends nothing \
+                 over TCP, so the server would never answer; type a command or `exit`)"
+            );
+            continue;
+        }
+        if let Err(e) = send_command(&stream, cmd) {
+            if e.kind() == io::ErrorKind::InvalidInput {
+                eprintln!("({e})");
+                continue;
+            }
+            bail!("could not send `{cmd}` to {addr}: {e}; has the server stopped?");
+        }
+        match recv_reply(&stream) {
+            Ok(reply) => {
+                out.write_all(&reply)?;
+                if !reply.is_empty() && !reply.ends_with(b"\n") {
+                    out.write_all(b"\n")?;
+                }
+                out.flush()?;
+            }
+            Err(e @ ReplyError::BadLength { .. }) => bail!(
+                "{e}\nThe conversation cannot go on: the client no longer knows where a reply \
+                 starts, so it closes the connection. Is the server running with \
+                 --pause-ms 0? Try the default pause, then see stage 4 (length-header-fix) \
+                 for a real fix."
+            ),
+            Err(ReplyError::Io(e)) if is_timeout(&e) => bail!(
+                "no reply to `{cmd}` within {read_timeout_ms} ms; a sleep-fix server always \
+                 answers at least the digits, so is {addr} a sleep-fix server? For a slow \
+                 command, raise --read-timeout-ms"
+            ),
+            Err(e) => bail!("reply to `{cmd}`: {e}"),
+        }
+    }
+    Ok(())
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
