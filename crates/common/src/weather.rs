@@ -14,7 +14,9 @@
 //!   `N` bytes, each delivered as a separate write (拆包 on demand);
 //! - `--sizes 1,3,7`: the stream is cut into pieces of these sizes, in turn,
 //!   cycling (the cut positions are positions *in the stream*, so they do not
-//!   move when the proxy's reads happen to return different chunks);
+//!   move when the proxy's reads happen to return different chunks; where a
+//!   read ends inside a planned piece, the proxy delivers what it has rather
+//!   than wait for more, which adds a cut of its own);
 //! - `--coalesce-ms N`: what arrives within `N` ms of the first byte is held
 //!   and delivered as one write (粘包 on demand);
 //! - `--delay-ms N`: every piece waits `N` ms before it is written;
@@ -79,7 +81,10 @@
 //! The client-to-upstream direction uses the seed as given; the other
 //! direction a fixed variation of it, so the two directions are cut
 //! differently. Every connection starts from the seed afresh, so a replay
-//! with the same seed and the same traffic is cut the same way.
+//! with the same seed and the same traffic is cut at the same stream
+//! positions; only where one of the proxy's reads ends inside a planned piece
+//! is there an extra cut, and on loopback those reads nearly always match the
+//! sender's writes.
 //!
 //! # Safety and bounds
 //!
@@ -124,6 +129,11 @@ const MAX_BATCH: usize = 1024 * 1024;
 
 /// How long the proxy waits for the upstream server to accept.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest coalescing window or delay the proxy accepts: longer is no
+/// longer weather but an outage, and an unbounded one would overflow the
+/// clock arithmetic.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// How many bytes of a piece `--verbose` shows.
 const PREVIEW_BYTES: usize = 24;
@@ -256,15 +266,21 @@ impl Weather {
         flags
     }
 
-    /// Checks that every piece can hold at least one byte; the error says
-    /// which flag to fix.
+    /// Checks that every piece can hold at least one byte and that no pause
+    /// is longer than [`MAX_PAUSE`]; the error says which flag to fix.
     pub fn check(&self) -> Result<(), String> {
         if self.split == Some(0) {
-            return Err(
-                "--split 0 would cut the stream into empty pieces and never deliver \
-                        a byte; use --split 1 for the finest cut"
-                    .to_string(),
-            );
+            let why = "--split 0 would cut the stream into empty pieces and never deliver a byte";
+            return Err(format!("{why}; use --split 1 for the finest cut"));
+        }
+        for (flag, pause) in [("--coalesce-ms", self.coalesce), ("--delay-ms", self.delay)] {
+            if pause.is_some_and(|p| p > MAX_PAUSE) {
+                return Err(format!(
+                    "{flag} is longer than {} ms; weather pauses are meant to be short, \
+                     a few milliseconds is usually enough",
+                    MAX_PAUSE.as_millis()
+                ));
+            }
         }
         if self.sizes.contains(&0) {
             return Err(format!(
@@ -925,7 +941,10 @@ impl ChunkReader {
         // the proxy never waits past it for bytes that may not come.
         self.batch.clear();
         self.batch.extend_from_slice(&self.buf[..n]);
-        let deadline = Instant::now() + window;
+        // `Weather::check` keeps the window under a minute, so this cannot
+        // overflow; were it unchecked, a window that does is simply shortened.
+        let now = Instant::now();
+        let deadline = now.checked_add(window).unwrap_or(now);
         let result = loop {
             let now = Instant::now();
             if now >= deadline || self.batch.len() >= MAX_BATCH {
@@ -976,21 +995,21 @@ pub struct WeatherArgs {
     /// uploads). Loopback only.
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr, default_value = "127.0.0.1:8008")]
     pub upstream: SocketAddr,
-    /// Cut every chunk the proxy reads into pieces of at most N bytes, each
-    /// sent as its own write: one message arrives in several reads.
+    /// Cut everything the proxy receives into pieces of at most N bytes, each
+    /// sent as its own write: one message may arrive in several reads.
     #[arg(long, value_name = "N", value_parser = parse_piece_size)]
     pub split: Option<usize>,
     /// Cut the stream into pieces of these sizes, in turn, starting over at
     /// the end of the list: --sizes 1,3,7 sends 1 byte, 3, 7, 1, 3, ...
     #[arg(long, value_name = "N,N,...", value_delimiter = ',', value_parser = parse_piece_size)]
     pub sizes: Vec<usize>,
-    /// Hold whatever arrives within N milliseconds and send it as one write:
-    /// two messages written close together arrive glued in one read.
-    #[arg(long, value_name = "MS")]
+    /// Hold whatever arrives within MS milliseconds of the first byte and send
+    /// it as one write: two messages written close together arrive glued.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub coalesce_ms: Option<u64>,
-    /// Wait N milliseconds before every piece, so the reader wakes up
+    /// Wait MS milliseconds before every piece, so the reader wakes up
     /// between pieces and really sees them apart.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub delay_ms: Option<u64>,
     /// Random piece sizes (1-64 bytes, mostly small) and occasional short
     /// pauses (1-3 ms), chosen from this number: the same seed cuts the same
@@ -1373,6 +1392,8 @@ mod tests {
         let err = WeatherProxy::spawn(lo, Weather::split(0)).err().unwrap();
         assert!(err.to_string().contains("--split 1"), "{err}");
         assert!(WeatherProxy::spawn(lo, Weather::sizes(&[3, 0])).is_err());
+        let endless = Weather::coalesce(Duration::from_secs(u64::MAX));
+        assert!(WeatherProxy::spawn(lo, endless).is_err());
     }
 
     /// Dropping the proxy stops accepting and ends connections still open.
