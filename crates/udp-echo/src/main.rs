@@ -1,1 +1,102 @@
-fn main() {}
+//! The `udp-echo` command line: the demo, the server and the client.
+
+use std::io::Write;
+use std::net::{SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use common::cli::{parse_addr, InputLines};
+
+/// Stage 1: UDP keeps message boundaries.
+#[derive(Parser)]
+#[command(
+    name = "udp-echo",
+    about = "Stage 1: UDP keeps message boundaries",
+    long_about = "Stage 1 of sticky-packets: UDP keeps message boundaries. Every datagram a \
+                  client sends arrives as one message: three datagrams sent back to back are \
+                  three receives, never one glued blob, unlike TCP. The price: a datagram \
+                  larger than the receiver's 1,024-byte buffer is cut and the rest is lost \
+                  (silently on Unix, with WSAEMSGSIZE on Windows), and nothing is ever resent. \
+                  Without a subcommand it runs the demo; `server` and `client` are the \
+                  two-terminal version."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive datagrams with a 1,024-byte buffer, log each with its sender, answer `hi`.
+    Server {
+        /// Address to listen on.
+        #[arg(long, default_value = udp_echo::DEFAULT_ADDR, value_parser = parse_addr)]
+        addr: SocketAddr,
+    },
+    /// Send each line of standard input as one datagram and print the answer.
+    Client {
+        /// The server's address.
+        #[arg(long, default_value = udp_echo::DEFAULT_ADDR, value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// How long to wait for each answer, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        read_timeout_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    // Errors are printed as one readable line (with their causes), never as
+    // a backtrace, even when RUST_BACKTRACE is set.
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            print!(
+                "{}",
+                udp_echo::demo_transcript().context("the demo failed")?
+            );
+            Ok(())
+        }
+        Some(Command::Server { addr }) => server(addr),
+        Some(Command::Client {
+            addr,
+            read_timeout_ms,
+        }) => client(addr, Duration::from_millis(read_timeout_ms)),
+    }
+}
+
+fn server(addr: SocketAddr) -> anyhow::Result<()> {
+    let socket = UdpSocket::bind(addr)
+        .with_context(|| format!("could not listen on {addr} (is another server using it?)"))?;
+    eprintln!("listening on {}", socket.local_addr()?);
+    udp_echo::serve(socket).context("the server's socket failed")
+}
+
+fn client(addr: SocketAddr, read_timeout: Duration) -> anyhow::Result<()> {
+    let socket = udp_echo::connect(addr, read_timeout)
+        .with_context(|| format!("could not open a UDP socket for {addr}"))?;
+    let mut lines = InputLines::stdin("> ");
+    let mut stdout = std::io::stdout();
+    while let Some(line) = lines.next_line()? {
+        if line == "exit" {
+            break;
+        }
+        // An empty line is sent too: an empty datagram is a real message in
+        // UDP, and the server answers it like any other.
+        let reply = udp_echo::exchange(&socket, line.as_bytes())?;
+        stdout.write_all(&reply)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+    }
+    Ok(())
+}

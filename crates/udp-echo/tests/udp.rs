@@ -1,0 +1,156 @@
+//! UDP over real loopback sockets: boundaries kept, big datagrams cut, clear client errors.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use udp_echo::{connect, exchange, receive, receive_reply, send, RECV_BUFFER};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+const BIN: &str = env!("CARGO_BIN_EXE_udp-echo");
+
+fn server_socket() -> UdpSocket {
+    let socket = common::bind_loopback_udp().unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    socket
+}
+
+/// A loopback address where nothing listens (bound, read back, then closed).
+fn closed_port() -> SocketAddr {
+    let socket = common::bind_loopback_udp().unwrap();
+    socket.local_addr().unwrap()
+}
+
+/// `hello` is answered by `hi`, by the same server loop the binary runs.
+#[test]
+fn hello_is_answered_by_hi() {
+    let socket = server_socket();
+    let addr = socket.local_addr().unwrap();
+    thread::spawn(move || udp_echo::serve(socket));
+    let client = connect(addr, TIMEOUT).unwrap();
+    assert_eq!(exchange(&client, b"hello").unwrap(), b"hi");
+    // An empty datagram is a real message, answered like any other.
+    assert_eq!(exchange(&client, b"").unwrap(), b"hi");
+}
+
+/// Datagrams sent back to back come out one per receive, never glued, and nothing more.
+#[test]
+fn back_to_back_datagrams_stay_apart() {
+    let server = server_socket();
+    let client = connect(server.local_addr().unwrap(), TIMEOUT).unwrap();
+    for d in [&b"one"[..], b"two", b"three"] {
+        send(&client, d).unwrap();
+    }
+    let got: Vec<Vec<u8>> = (0..3).map(|_| receive(&server).unwrap().bytes).collect();
+    assert_eq!(got, [&b"one"[..], b"two", b"three"]);
+    let from = receive_from_nobody(&server);
+    assert!(from.is_err(), "a fourth datagram appeared: {from:?}");
+}
+
+fn receive_from_nobody(server: &UdpSocket) -> std::io::Result<udp_echo::Received> {
+    server
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    receive(server)
+}
+
+/// A 2,000-byte datagram read with a 1,024-byte buffer is cut; the rest is gone, not read next.
+#[test]
+fn oversized_datagram_is_cut_and_the_rest_lost() {
+    let server = server_socket();
+    let client = connect(server.local_addr().unwrap(), TIMEOUT).unwrap();
+    let big: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+    send(&client, &big).unwrap();
+    send(&client, b"after").unwrap();
+    let first = receive(&server).unwrap();
+    assert_eq!(first.bytes, &big[..RECV_BUFFER]);
+    assert_eq!(first.cut_reported, cfg!(windows));
+    assert_eq!(receive(&server).unwrap().bytes, b"after");
+}
+
+/// Asking a port where nothing listens ends in "no server at ADDR?", not a hang.
+#[test]
+fn no_server_is_reported() {
+    let addr = closed_port();
+    let client = connect(addr, Duration::from_millis(300)).unwrap();
+    let err = exchange(&client, b"hello").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&format!("no server at {addr}?")), "{text}");
+}
+
+/// A server that never answers ends in a timeout that says how long the client waited.
+#[test]
+fn silence_times_out_with_a_reason() {
+    let mute = server_socket();
+    let client = connect(mute.local_addr().unwrap(), Duration::from_millis(100)).unwrap();
+    send(&client, b"hello").unwrap();
+    let err = receive_reply(&client).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("within 100 ms"), "{err}");
+}
+
+/// The two-terminal version: server binary on an ephemeral port, client binary fed by a pipe.
+#[test]
+fn binaries_talk_and_the_server_logs_the_sender() {
+    let mut server = Command::new(BIN)
+        .args(["server", "--addr", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = server.stderr.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(TIMEOUT).unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_string();
+
+    let mut client = Command::new(BIN)
+        .args(["client", "--addr", &addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello\nexit\nnot sent\n")
+        .unwrap();
+    let out = client.wait_with_output().unwrap();
+    let log = rx.recv_timeout(TIMEOUT).unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"hi\n");
+    assert!(log.starts_with("5 bytes from 127.0.0.1:"), "{log}");
+    assert!(log.ends_with(": \"hello\""), "{log}");
+}
+
+/// The client binary exits non-zero and says why when no server listens.
+#[test]
+fn client_binary_fails_clearly_without_a_server() {
+    let addr = closed_port().to_string();
+    let mut client = Command::new(BIN)
+        .args(["client", "--addr", &addr, "--read-timeout-ms", "300"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = client.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no server at"), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+}
