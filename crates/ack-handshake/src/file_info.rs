@@ -113,7 +113,10 @@ impl fmt::Display for NameError {
         match self {
             NameError::Empty => write!(f, "refused file name: it is empty"),
             NameError::TooLong(n) => {
-                write!(f, "refused file name: {n} bytes long, the limit is {MAX_NAME_LEN}")
+                write!(
+                    f,
+                    "refused file name: {n} bytes long, the limit is {MAX_NAME_LEN}"
+                )
             }
             NameError::DotName => write!(f, "refused file name: `.` and `..` are not file names"),
             NameError::Separator(c) => write!(
@@ -121,13 +124,22 @@ impl fmt::Display for NameError {
                 "refused file name: it contains {c:?}, so it is a path, not a plain file name"
             ),
             NameError::Control(c) => {
-                write!(f, "refused file name: it contains the control character U+{c:04X}")
+                write!(
+                    f,
+                    "refused file name: it contains the control character U+{c:04X}"
+                )
             }
             NameError::Reserved(n) => {
-                write!(f, "refused file name: {n:?} is a device name reserved by Windows")
+                write!(
+                    f,
+                    "refused file name: {n:?} is a device name reserved by Windows"
+                )
             }
             NameError::TrailingDotOrSpace => {
-                write!(f, "refused file name: it ends in a dot or a space, which Windows strips")
+                write!(
+                    f,
+                    "refused file name: it ends in a dot or a space, which Windows strips"
+                )
             }
         }
     }
@@ -161,10 +173,14 @@ pub fn validate_filename(name: &str) -> Result<(), NameError> {
     // Windows treats `NUL.txt` like `NUL`: compare the part before the first dot.
     let stem = name.split('.').next().unwrap_or(name).trim_end();
     let upper = stem.to_ascii_uppercase();
-    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
-        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-            && upper.len() == 4
-            && upper[3..].chars().all(|c| matches!(c, '1'..='9' | '¹' | '²' | '³')));
+    let reserved = matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+        && upper.len() == 4
+        && upper[3..]
+            .chars()
+            .all(|c| matches!(c, '1'..='9' | '¹' | '²' | '³')));
     if reserved || is_superscript_device(&upper) {
         return Err(NameError::Reserved(stem.to_string()));
     }
@@ -195,9 +211,8 @@ mod tests {
     /// Python's json.dumps, with its spaces, is accepted too.
     #[test]
     fn python_json_is_accepted() {
-        let info =
-            FileInfo::from_json(br#"{"action": "put", "filename": "a.bin", "filesize": 5}"#)
-                .unwrap();
+        let info = FileInfo::from_json(br#"{"action": "put", "filename": "a.bin", "filesize": 5}"#)
+            .unwrap();
         assert_eq!(info, FileInfo::put("a.bin", 5));
     }
 
@@ -205,15 +220,42 @@ mod tests {
     #[test]
     fn hostile_names() {
         let refused = [
-            "", ".", "..", "../x", "a/b", "/etc/passwd", "..\\x", "C:\\x", "C:x", "a:b",
-            "nul\0.txt", "a\nb", "\u{7f}", "CON", "con.txt", "Nul", "COM1", "lpt9.log",
-            "COM¹", "CONIN$", "x.", "x ",
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/etc/passwd",
+            "..\\x",
+            "C:\\x",
+            "C:x",
+            "a:b",
+            "nul\0.txt",
+            "a\nb",
+            "\u{7f}",
+            "CON",
+            "con.txt",
+            "Nul",
+            "COM1",
+            "lpt9.log",
+            "COM¹",
+            "CONIN$",
+            "x.",
+            "x ",
         ];
         for name in refused {
             assert!(validate_filename(name).is_err(), "{name:?} was accepted");
         }
         assert!(validate_filename(&"a".repeat(256)).is_err());
-        for name in ["a.bin", "README", "..hidden", ".bashrc", "报告.txt", "COM10", "console"] {
+        for name in [
+            "a.bin",
+            "README",
+            "..hidden",
+            ".bashrc",
+            "报告.txt",
+            "COM10",
+            "console",
+        ] {
             assert_eq!(validate_filename(name), Ok(()), "{name:?}");
         }
         assert_eq!(validate_filename(&"a".repeat(255)), Ok(()));
@@ -234,6 +276,9 @@ mod tests {
         ] {
             assert!(FileInfo::from_json(json.as_bytes()).is_err(), "{json}");
         }
-        assert!(matches!(FileInfo::from_json(b"\xff"), Err(InfoError::NotUtf8(0))));
+        assert!(matches!(
+            FileInfo::from_json(b"\xff"),
+            Err(InfoError::NotUtf8(0))
+        ));
     }
 }

@@ -1,1 +1,177 @@
-fn main() {}
+//! The command line of stage 5: the demo, the upload server, the upload client.
+
+use ack_handshake::{
+    serve, upload_file, ClientLine, ServerConfig, ACCEPTED_LINES, CLIENT_TIMEOUT,
+    DEFAULT_MAX_FILE_SIZE,
+};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use common::cli::{parse_addr, InputLines};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Stage 5: upload files with JSON file info, wait for the server's 200, then send the bytes.
+#[derive(Parser)]
+#[command(
+    name = "ack-handshake",
+    long_about = "Stage 5 of sticky-packets: an upload that sends each file's JSON info \
+        ({\"action\":\"put\",\"filename\":NAME,\"filesize\":N}), waits for the server's 200, \
+        then sends exactly N bytes, several files on one connection. Waiting for 200 keeps the \
+        file's bytes from gluing to its info, at the cost of one round trip per file, but the \
+        server still takes the info from ONE read of up to 1024 bytes, so an info that arrives \
+        in two pieces, or a client that does not wait, breaks it. Without a subcommand it runs \
+        the demo, which shows both."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive uploads into a folder, one thread per client.
+    Server {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Folder the files are saved into (created if missing).
+        #[arg(long, default_value = ack_handshake::DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Refuse files larger than this: bytes, or with a K, M or G suffix (1024-based).
+        #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE, value_parser = parse_size)]
+        max_file_size: u64,
+    },
+    /// Upload files: reads lines `put PATH` from standard input; `exit` or end of input quits.
+    Client {
+        /// Address of the server.
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
+        addr: SocketAddr,
+    },
+}
+
+fn main() -> Result<ExitCode> {
+    match Cli::parse().command {
+        None => {
+            print!(
+                "{}",
+                ack_handshake::demo_transcript().context("the demo failed")?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Server {
+            addr,
+            dir,
+            max_file_size,
+        }) => run_server(addr, dir, max_file_size),
+        Some(Command::Client { addr }) => run_client(addr),
+    }
+}
+
+fn run_server(addr: SocketAddr, dir: PathBuf, max_file_size: u64) -> Result<ExitCode> {
+    let listener = TcpListener::bind(addr).with_context(|| {
+        format!(
+            "cannot listen on {addr}; is another server using that port? pick another with --addr"
+        )
+    })?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    eprintln!(
+        "saving uploads into {} (files over {max_file_size} bytes are refused)",
+        dir.display()
+    );
+    serve(listener, ServerConfig { dir, max_file_size })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn connect(addr: SocketAddr) -> Result<TcpStream> {
+    let stream = TcpStream::connect(addr).with_context(|| {
+        format!(
+            "cannot connect to {addr}: is the server running? start it with \
+             `cargo run -p ack-handshake -- server`"
+        )
+    })?;
+    // A file's last bytes and the next file's info go out back to back; with
+    // Nagle's algorithm the info would wait for the bytes' acknowledgement,
+    // which the receiver delays (about 40 ms a file on Linux).
+    stream.set_nodelay(true)?;
+    // Never hang on a server that stops answering.
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    Ok(stream)
+}
+
+fn run_client(addr: SocketAddr) -> Result<ExitCode> {
+    let mut connection = Some(connect(addr)?);
+    let mut lines = InputLines::stdin("> ");
+    let mut failures = 0usize;
+    while let Some(line) = lines.next_line()? {
+        let path = match ClientLine::parse(&line) {
+            ClientLine::Exit => break,
+            ClientLine::Blank => continue,
+            ClientLine::Unknown(text) => {
+                eprintln!("unknown command `{text}`: {ACCEPTED_LINES}");
+                failures += 1;
+                continue;
+            }
+            ClientLine::Put(path) => path,
+        };
+        // After a failed upload the old connection is out of step with the
+        // server (or closed by it): the next file gets a fresh one.
+        let stream = match connection.as_mut() {
+            Some(stream) => stream,
+            None => {
+                eprintln!("reconnecting to {addr}");
+                match connect(addr) {
+                    Ok(stream) => connection.insert(stream),
+                    Err(e) => {
+                        eprintln!("put {}: {e:#}", path.display());
+                        failures += 1;
+                        continue;
+                    }
+                }
+            }
+        };
+        match upload_file(stream, &path) {
+            Ok(info) => println!("uploaded {} ({} bytes)", info.filename, info.filesize),
+            Err(e) => {
+                eprintln!("put {}: {e}", path.display());
+                failures += 1;
+                if !e.nothing_sent() {
+                    connection = None;
+                }
+            }
+        }
+    }
+    if failures > 0 {
+        eprintln!("{failures} line(s) did not upload a file");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses a size in bytes with an optional K, M or G suffix (1024-based).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write bytes, or a number with K, M or G, such as 10M"
+            ))
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| {
+            format!("`{text}` is not a size: write bytes, or a number with K, M or G, such as 10M")
+        })
+}
