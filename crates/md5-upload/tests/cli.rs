@@ -1,0 +1,230 @@
+//! The binaries: `md5-upload server` and `md5-upload client` in two processes,
+//! as a student runs them in two terminals.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_md5-upload");
+
+/// A server process, killed when the test ends however it ends.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl ServerProcess {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["server", "--addr", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = rx
+            .recv_timeout(PATIENCE)
+            .expect("the server printed nothing");
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line was {first:?}"))
+            .parse()
+            .unwrap();
+        Self {
+            child,
+            addr,
+            log: rx,
+        }
+    }
+
+    fn wait_log(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the client with `input` on stdin, bounded by a timeout.
+fn run_client(addr: &str, input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["client", "--addr", addr, "--timeout-secs", "5"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(PATIENCE).expect("the client hung").unwrap()
+}
+
+/// Three files through the two binaries: all 203, byte-identical, exit status 0, no progress bar when piped.
+#[test]
+fn server_and_client_binaries() {
+    let root = tempfile::tempdir().unwrap();
+    let put = root.path().join("put");
+    let server = ServerProcess::start(&put, &[]);
+    let local = root.path().join("local");
+    std::fs::create_dir(&local).unwrap();
+    let files = [
+        ("empty.bin", Vec::new()),
+        ("one.bin", vec![1u8]),
+        ("big.bin", random_bytes(2 * 1024 * 1024, 5)),
+    ];
+    let mut input = String::new();
+    for (name, contents) in &files {
+        std::fs::write(local.join(name), contents).unwrap();
+        input.push_str(&format!("put {}\n", local.join(name).display()));
+    }
+    input.push_str("exit\n");
+    let out = run_client(&server.addr.to_string(), &input);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.matches("203 verified").count(), 3, "{stdout}");
+    assert!(
+        !stderr.contains("ETA"),
+        "a progress bar on a pipe: {stderr}"
+    );
+    for (name, contents) in &files {
+        assert_eq!(&std::fs::read(put.join(name)).unwrap(), contents);
+    }
+    server.wait_log("closed by the client after 3 file(s)");
+}
+
+/// A file that cannot be read and an unknown command make the exit status non-zero; good files still go through.
+#[test]
+fn client_fails_on_missing_file() {
+    let root = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&root.path().join("put"), &[]);
+    let good = root.path().join("good.txt");
+    std::fs::write(&good, b"good").unwrap();
+    let input = format!("put /no/such/file.bin\nhello\nput {}\n", good.display());
+    let out = run_client(&server.addr.to_string(), &input);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("file.bin: not uploaded: cannot read the file"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("good.txt: 203 verified"), "{stdout}");
+    assert!(stderr.contains("write `put PATH`"), "{stderr}");
+}
+
+/// No server: a clear message and a non-zero exit.
+#[test]
+fn client_without_server() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = run_client(&format!("127.0.0.1:{port}"), "put x\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("is the server running?"), "{stderr}");
+}
+
+/// A server that answers 204 makes the client print the mismatch and exit non-zero.
+#[test]
+fn client_exits_non_zero_on_204() {
+    let server = common::spawn_loopback(|listener| {
+        let (mut conn, _) = listener.accept()?;
+        let mut wire = vec![0u8; 4 + 48 + 5];
+        std::io::Read::read_exact(&mut conn, &mut wire)?;
+        conn.write_all(b"OK")?;
+        let mut digest = [0u8; 32];
+        std::io::Read::read_exact(&mut conn, &mut digest)?;
+        conn.write_all(b"204")
+    })
+    .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("a.bin");
+    std::fs::write(&path, b"hello").unwrap();
+    let out = run_client(
+        &server.addr().to_string(),
+        &format!("put {}\n", path.display()),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("204 checksum mismatch"), "{stdout}");
+    server.join().unwrap();
+}
+
+/// A server refusing a file over --max-file-size: the client reports the refusal and exits non-zero; the server logs why.
+#[test]
+fn server_binary_refuses_oversized_file() {
+    let root = tempfile::tempdir().unwrap();
+    let put = root.path().join("put");
+    let server = ServerProcess::start(
+        &put,
+        &["--max-file-size", "1000", "--idle-timeout-secs", "0.5"],
+    );
+    let path = root.path().join("big.bin");
+    std::fs::write(&path, vec![0u8; 1001]).unwrap();
+    let out = run_client(
+        &server.addr.to_string(),
+        &format!("put {}\n", path.display()),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("refused the upload"), "{stdout}");
+    let line = server.wait_log("closing the connection");
+    assert!(
+        line.contains("over this server's limit of 1000 bytes"),
+        "{line}"
+    );
+    assert!(list(&put).is_empty());
+}
+
+/// The demo binary prints the transcript and exits 0.
+#[test]
+fn demo_binary() {
+    let out = Command::new(BIN).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        md5_upload::demo_transcript().unwrap()
+    );
+}
