@@ -24,7 +24,10 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// The guard for servers that run what they are sent: a loopback address is
 /// fine; anything else is refused unless `allow_remote` is set, and then the
 /// returned warning must be printed.
-pub fn check_remote_exec_bind(addr: SocketAddr, allow_remote: bool) -> Result<Option<String>, String> {
+pub fn check_remote_exec_bind(
+    addr: SocketAddr,
+    allow_remote: bool,
+) -> Result<Option<String>, String> {
     if addr.ip().is_loopback() {
         return Ok(None);
     }
@@ -111,8 +114,13 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:8008".parse().unwrap();
         let any: SocketAddr = "0.0.0.0:8008".parse().unwrap();
         assert_eq!(check_remote_exec_bind(lo, false), Ok(None));
-        assert!(check_remote_exec_bind(any, false).unwrap_err().contains("--allow-remote"));
-        assert!(check_remote_exec_bind(any, true).unwrap().unwrap().contains("WARNING"));
+        assert!(check_remote_exec_bind(any, false)
+            .unwrap_err()
+            .contains("--allow-remote"));
+        assert!(check_remote_exec_bind(any, true)
+            .unwrap()
+            .unwrap()
+            .contains("WARNING"));
     }
 
     /// Piped input yields lines without endings, then None.

@@ -118,10 +118,22 @@ pub fn run_shell(command_line: &str, limits: ShellLimits) -> io::Result<ShellOut
     let cap_hit = Arc::new(AtomicBool::new(false));
 
     let stdout = child.stdout.take().map(|pipe| {
-        drain(pipe, limits.output_cap, Arc::clone(&kept), Arc::clone(&cap_hit), tx.clone())
+        drain(
+            pipe,
+            limits.output_cap,
+            Arc::clone(&kept),
+            Arc::clone(&cap_hit),
+            tx.clone(),
+        )
     });
     let stderr = child.stderr.take().map(|pipe| {
-        drain(pipe, limits.output_cap, Arc::clone(&kept), Arc::clone(&cap_hit), tx.clone())
+        drain(
+            pipe,
+            limits.output_cap,
+            Arc::clone(&kept),
+            Arc::clone(&cap_hit),
+            tx.clone(),
+        )
     });
     let waiter = {
         let tx = tx.clone();
@@ -164,8 +176,15 @@ pub fn run_shell(command_line: &str, limits: ShellLimits) -> io::Result<ShellOut
         }
     }
     let _ = waiter; // the waiter thread ends with the child; never joined to keep this bounded
-    let stdout = stdout.map(join_drain).unwrap_or_default();
-    let stderr = stderr.map(join_drain).unwrap_or_default();
+                    // A drain thread sends `Drained` just before it returns its buffer, so
+                    // once every pipe has reported, joining waits only for that return.
+    let all_drained = drained >= pipes;
+    let stdout = stdout
+        .map(|h| join_drain(h, all_drained))
+        .unwrap_or_default();
+    let stderr = stderr
+        .map(|h| join_drain(h, all_drained))
+        .unwrap_or_default();
     let truncated = cap_hit.load(Ordering::SeqCst);
     let status = match exited {
         Some(Ok(status)) if !timed_out && !truncated => Some(status),
@@ -182,10 +201,12 @@ pub fn run_shell(command_line: &str, limits: ShellLimits) -> io::Result<ShellOut
     })
 }
 
-fn join_drain(handle: thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+fn join_drain(handle: thread::JoinHandle<Vec<u8>>, drained: bool) -> Vec<u8> {
     // A drain thread only reads into a Vec; if it somehow panicked, the
-    // output it held is lost but the server carries on.
-    if handle.is_finished() {
+    // output it held is lost but the server carries on. When a killed tree
+    // still holds a pipe open (the give-up path), the thread may never end:
+    // do not wait for it then.
+    if drained || handle.is_finished() {
         handle.join().unwrap_or_default()
     } else {
         Vec::new()

@@ -57,7 +57,9 @@ pub fn wait_for_bytes(stream: &TcpStream, n: usize, timeout: Duration) -> io::Re
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => break Err(e),
         }

@@ -111,7 +111,9 @@ impl Timeline {
     fn lock(&self) -> MutexGuard<'_, Record> {
         // A panic while holding this lock can only come from a bug in this
         // module; the record is still consistent, so keep using it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues a label for the next message recorded with [`Timeline::sent`].
@@ -217,7 +219,11 @@ impl Timeline {
                 [one] => format!("read {one}"),
                 many => {
                     let list: Vec<String> = many.iter().map(|r| r.to_string()).collect();
-                    format!("reads {}  <- SPLIT across {} reads", list.join(", "), many.len())
+                    format!(
+                        "reads {}  <- SPLIT across {} reads",
+                        list.join(", "),
+                        many.len()
+                    )
                 }
             };
             let _ = writeln!(out, "    M{:<3} {place}", i + 1);
@@ -378,8 +384,16 @@ mod tests {
         assert_eq!(
             a.reads[1].pieces,
             vec![
-                Piece { message: 0, start: 1024, end: 1492 },
-                Piece { message: 1, start: 0, end: 3 }
+                Piece {
+                    message: 0,
+                    start: 1024,
+                    end: 1492
+                },
+                Piece {
+                    message: 1,
+                    start: 0,
+                    end: 3
+                }
             ]
         );
         assert_eq!(a.unread, 0);
@@ -428,7 +442,13 @@ mod tests {
     fn render_marks_sticky_and_split() {
         let text = timeline(&[1492, 3], &[1024, 471]).render();
         assert!(text.contains("read 2"), "{text}");
-        assert!(text.contains("M1[1024..1492) + M2[0..3)  <- STICKY"), "{text}");
-        assert!(text.contains("reads 1, 2  <- SPLIT across 2 reads"), "{text}");
+        assert!(
+            text.contains("M1[1024..1492) + M2[0..3)  <- STICKY"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reads 1, 2  <- SPLIT across 2 reads"),
+            "{text}"
+        );
     }
 }
