@@ -1,1 +1,678 @@
-//! stub
+//! Stage 2, `naive-exec-sticky`: remote command execution whose output runs together.
+//!
+//! # The lesson
+//!
+//! TCP is a byte stream, not a sequence of messages. The server below writes
+//! each command's output with one `write_all`, and the client reads each
+//! answer with one read of up to 1,024 bytes, exactly as the classic Python
+//! tutorial does with `recv(1024)`. That works for short outputs on a quiet
+//! loopback, and breaks as soon as an output is longer than one read:
+//!
+//! - `seq 1 400` prints 1,492 bytes; one read returns at most 1,024 of them,
+//!   so the reply is cut across reads (**split**, 拆包);
+//! - the other 468 bytes wait in the socket, so the read made for the *next*
+//!   command returns them, glued to that command's own reply (**sticky**,
+//!   粘包): the answer shown for `echo hi` starts with `284`;
+//! - a command that prints nothing (`true`) sends no bytes at all, because a
+//!   stream has no empty message: the client can only give up after a read
+//!   timeout, and cannot tell "no output" from "slow output".
+//!
+//! # Wire format
+//!
+//! - Request: the command line's bytes, no newline, no framing. The server
+//!   takes ONE read of up to 1,024 bytes ([`READ_SIZE`]) as the command.
+//! - Reply: [`common::shell::run_shell`]'s reply (standard output, then
+//!   standard error, plus a note line when the command was killed at the
+//!   timeout or cut at the output cap), no framing, written with one
+//!   `write_all`. A command with no output gets no reply at all.
+//! - The client prints whatever ONE read of up to 1,024 bytes returns; a read
+//!   timeout (2 s by default) ends the wait with a line that says why.
+//!
+//! # Known weakness (the lesson)
+//!
+//! Nothing on the wire says where a reply ends, so a reply longer than one
+//! read spills into the next answer, and the client's answers drift further
+//! out of step with every long output. The same holds in the other direction:
+//! two commands written quickly can reach the server's single read glued, and
+//! a command over 1,024 bytes is cut. Stage 3 (`sleep-fix`) sends the length
+//! first; stage 4 (`length-header-fix`) frames every message.
+//!
+//! # Layout
+//!
+//! - Server: [`ServerConfig`], [`serve`] (the accept loop, a thread per
+//!   connection), [`handle_connection`] and [`handle_connection_with`] (one
+//!   connection: one read, run, one write, again), [`reply_to`] (what the
+//!   server answers to one command's bytes).
+//! - Client: [`connect`], [`send_command`], [`recv_reply`] (the naive single
+//!   read), [`no_reply_line`], [`run_client`] (the two-terminal loop).
+//! - Demo: [`conversation_transcript`] runs [`common::demo::EXEC_SCRIPT`]
+//!   through a real server and client, synchronised turn by turn so it is
+//!   identical on every run, and shows the boundary timeline and a verdict
+//!   derived from it; [`demo_transcript`] wraps it for `cargo run`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::cli::InputLines;
+use common::demo::{Verdict, DEMO_READ_TIMEOUT, EXEC_SCRIPT};
+use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
+use common::timeline::{Analysis, Piece};
+use common::{ShellLimits, Tap, Timeline};
+
+/// Where the two-terminal server listens unless told otherwise (the classic tutorial's port).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8008";
+
+/// The size of every read, on both ends: Python's `recv(1024)`.
+pub const READ_SIZE: usize = 1024;
+
+/// How long the two-terminal client waits for a reply before it gives up.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// How the server runs commands.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// Timeout and output cap for every command (5 s and 1 MiB by default).
+    pub limits: ShellLimits,
+    /// Log connections and commands to standard error (the `server`
+    /// subcommand turns this on; demos and tests leave it off).
+    pub log: bool,
+}
+
+/// One command the server ran, reported after its reply was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// The command as received, for display (bytes that are not UTF-8 are
+    /// shown as U+FFFD).
+    pub command: String,
+    /// How many bytes the reply had; zero means nothing was written.
+    pub reply_len: usize,
+    /// Why the reply is not the plain output, if it is not: killed at the
+    /// timeout, cut at the cap, not UTF-8, the shell would not start.
+    pub note: Option<String>,
+}
+
+/// The accept loop: every connection gets a thread running
+/// [`handle_connection`]. Never returns because of a client: a client that
+/// disconnects, sends garbage or runs a command that is killed only ends its
+/// own connection, which is logged (when [`ServerConfig::log`] is set).
+pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Usually out of file descriptors, or a connection that was
+                // reset before it was accepted. Both pass; a short pause keeps
+                // a persistent error from spinning a core.
+                if config.log {
+                    eprintln!("accept failed: {e}; still listening");
+                }
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let config = config.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("client {peer}"))
+            .spawn(move || {
+                if config.log {
+                    eprintln!("[{peer}] connected");
+                }
+                let result = handle_connection_with(stream, &config, |served| {
+                    if config.log {
+                        log_served(peer, served);
+                    }
+                });
+                if config.log {
+                    match result {
+                        Ok(()) => eprintln!("[{peer}] closed the connection"),
+                        Err(e) => eprintln!("[{peer}] connection ended: {e}"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // The stream moved into the closure that never ran and is
+            // dropped, which closes the connection: the client sees EOF.
+            eprintln!("could not start a thread for {peer}: {e}; connection dropped");
+        }
+    }
+}
+
+fn log_served(peer: SocketAddr, served: &Served) {
+    let reply = match served.reply_len {
+        0 => "no output, nothing sent".to_string(),
+        n => format!("{n} bytes sent"),
+    };
+    let note = served
+        .note
+        .as_deref()
+        .map_or_else(String::new, |n| format!(" ({n})"));
+    eprintln!("[{peer}] ran {:?}: {reply}{note}", served.command);
+}
+
+/// Serves one connection until the client closes it: one read of up to
+/// [`READ_SIZE`] bytes is taken as the command, its reply is written with one
+/// `write_all`, and again.
+///
+/// Returns `Ok(())` when the client closed the connection between commands,
+/// and an error when the connection broke (for example, the client left
+/// while its command was running and the reply could not be written).
+pub fn handle_connection<S: Read + Write>(stream: S, config: &ServerConfig) -> io::Result<()> {
+    handle_connection_with(stream, config, |_| {})
+}
+
+/// [`handle_connection`], calling `after_reply` once per command, after its
+/// reply was written (or not written, when it was empty). The demo uses it to
+/// tell its client how many bytes are on their way.
+pub fn handle_connection_with<S, F>(
+    mut stream: S,
+    config: &ServerConfig,
+    mut after_reply: F,
+) -> io::Result<()>
+where
+    S: Read + Write,
+    F: FnMut(&Served),
+{
+    let mut buf = [0u8; READ_SIZE];
+    loop {
+        // The naive part, server side: whatever this one read returns is
+        // "the command", even if it is half of one or two glued together.
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let command = &buf[..n];
+        let (reply, note) = reply_to(command, config.limits);
+        if !reply.is_empty() {
+            // One write_all: no header, nothing that marks where it ends.
+            stream.write_all(&reply)?;
+            stream.flush()?;
+        }
+        after_reply(&Served {
+            command: String::from_utf8_lossy(command).into_owned(),
+            reply_len: reply.len(),
+            note,
+        });
+    }
+}
+
+/// What the server answers to one command's bytes, and a note saying why the
+/// answer is not the plain output when it is not.
+///
+/// A command that is not UTF-8 is not run (a shell command line is text);
+/// the answer says so, and the connection carries on.
+pub fn reply_to(command: &[u8], limits: ShellLimits) -> (Vec<u8>, Option<String>) {
+    let Ok(text) = std::str::from_utf8(command) else {
+        let note = format!(
+            "the command ({} bytes) is not UTF-8 text, so it was not run; send a command line \
+             as UTF-8",
+            command.len()
+        );
+        return (format!("[server: {note}]\n").into_bytes(), Some(note));
+    };
+    match common::run_shell(text, limits) {
+        Ok(output) => (output.reply(), output.note()),
+        Err(e) => {
+            let note = format!("could not start the shell: {e}");
+            (format!("[server: {note}]\n").into_bytes(), Some(note))
+        }
+    }
+}
+
+/// Connects to a server, with a read timeout for [`recv_reply`] and an error
+/// that says how to start the server when nobody listens.
+pub fn connect(addr: SocketAddr, read_timeout: Duration) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| {
+        let hint = match e.kind() {
+            io::ErrorKind::ConnectionRefused => format!(
+                "nothing listens there. Is the server running? Start it with \
+                 `cargo run -p naive-exec-sticky -- server --addr {addr}`"
+            ),
+            io::ErrorKind::TimedOut => "no answer within 5 s; check the address".to_string(),
+            _ => "check the address".to_string(),
+        };
+        io::Error::new(
+            e.kind(),
+            format!("could not connect to {addr}: {e}; {hint}"),
+        )
+    })?;
+    // A zero timeout means "block forever" to std; never allow that.
+    stream.set_read_timeout(Some(read_timeout.max(Duration::from_millis(1))))?;
+    Ok(stream)
+}
+
+/// Sends one command: its bytes, nothing else, in one `write_all`.
+///
+/// An empty command is refused with [`io::ErrorKind::InvalidInput`] before
+/// anything is written: an empty write sends no bytes, so the server, which
+/// waits for bytes, would never notice it, and the client would wait for a
+/// reply that never comes.
+pub fn send_command<W: Write + ?Sized>(w: &mut W, cmd: &str) -> io::Result<()> {
+    if cmd.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an empty command sends no bytes at all, so the server would never see it; type a \
+             command such as `echo hi`",
+        ));
+    }
+    w.write_all(cmd.as_bytes())?;
+    w.flush()
+}
+
+/// The naive client read: ONE read of up to [`READ_SIZE`] bytes, whatever
+/// it returns is "the reply".
+///
+/// `Ok(None)` when the read timed out (set a read timeout on the stream, as
+/// [`connect`] does); an [`io::ErrorKind::UnexpectedEof`] error when the
+/// server closed the connection.
+pub fn recv_reply<R: Read + ?Sized>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; READ_SIZE];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection (was it stopped?)",
+                ))
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("reading the reply failed: {e}"),
+                ))
+            }
+        }
+    }
+}
+
+/// The line a client shows when [`recv_reply`] timed out.
+pub fn no_reply_line(timeout: Duration) -> String {
+    format!(
+        "(no reply within {} ms: the command printed nothing, and a TCP stream has no empty \
+         message, so there was nothing to receive; or it is still running)",
+        timeout.as_millis()
+    )
+}
+
+/// Writes a reply as the user sees it: the bytes as they came, plus a line
+/// ending when the read stopped mid-line, so the next prompt starts on its
+/// own line.
+fn show_reply<W: Write + ?Sized>(out: &mut W, reply: &[u8]) -> io::Result<()> {
+    out.write_all(reply)?;
+    if !reply.ends_with(b"\n") {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The two-terminal client: for every input line, send it, make ONE read,
+/// print what it returned to `out`. `exit` or the end of input closes the
+/// connection; an empty line is not sent (see [`send_command`]), and `diag`
+/// says why. `read_timeout` is the stream's read timeout, for the
+/// [`no_reply_line`].
+///
+/// Errors when the connection fails, for example when the server closed it.
+pub fn run_client<R, S, O, E>(
+    input: &mut InputLines<R>,
+    mut stream: S,
+    read_timeout: Duration,
+    out: &mut O,
+    diag: &mut E,
+) -> io::Result<()>
+where
+    R: BufRead,
+    S: Read + Write,
+    O: Write + ?Sized,
+    E: Write + ?Sized,
+{
+    while let Some(line) = input.next_line()? {
+        if line == "exit" {
+            break;
+        }
+        if let Err(e) = send_command(&mut stream, &line) {
+            if e.kind() != io::ErrorKind::InvalidInput {
+                return Err(e);
+            }
+            writeln!(diag, "(nothing sent: {e})")?;
+            continue;
+        }
+        match recv_reply(&mut stream)? {
+            Some(reply) => show_reply(out, &reply)?,
+            None => writeln!(out, "{}", no_reply_line(read_timeout))?,
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// One turn of the demo's conversation.
+struct Turn {
+    command: &'static str,
+    /// The reply's message number in the timeline.
+    message: usize,
+    /// The client's read for this turn, if it returned bytes.
+    read: Option<usize>,
+}
+
+/// The scripted conversation ([`EXEC_SCRIPT`]) through a real server and a
+/// real client on `127.0.0.1`, then the boundary timeline and a verdict
+/// derived from it.
+///
+/// Synchronised turn by turn so that every read returns the same bytes on
+/// every run: after each command the server thread reports (over a channel)
+/// how long the reply it has finished writing was, and the client waits until
+/// `min(1024, bytes written - bytes read)` bytes have reached its socket
+/// before it makes its one naive read. A turn with nothing outstanding just
+/// times out after [`DEMO_READ_TIMEOUT`], which is the point of `true`.
+pub fn conversation_transcript() -> io::Result<String> {
+    let timeline = Timeline::new("server -> client");
+    let (written_tx, written_rx) = mpsc::channel::<usize>();
+    let server_timeline = timeline.clone();
+    let server = common::spawn_loopback(move |listener| {
+        let (stream, _) = listener.accept()?;
+        handle_connection_with(stream, &ServerConfig::default(), |served| {
+            // Recorded by hand, one message per reply, whatever number of
+            // write calls write_all needed.
+            let label = if served.reply_len == 0 {
+                format!("reply to `{}` (no output: nothing sent)", served.command)
+            } else {
+                format!("reply to `{}`", served.command)
+            };
+            server_timeline.sent_labeled(label, served.reply_len);
+            // The client may already have gone after an error; nothing to tell then.
+            let _ = written_tx.send(served.reply_len);
+        })
+    })?;
+
+    let stream = TcpStream::connect(server.addr())?;
+    stream.set_read_timeout(Some(DEMO_READ_TIMEOUT))?;
+    let mut client = Tap::new(stream)
+        .record_reads(timeline.clone())
+        .max_read(READ_SIZE);
+
+    let mut out = String::new();
+    let mut turns = Vec::new();
+    let (mut written, mut consumed, mut reads) = (0usize, 0usize, 0usize);
+    for (message, &command) in EXEC_SCRIPT.iter().enumerate() {
+        let _ = writeln!(out, "> {command}");
+        send_command(&mut client, command)?;
+        let Ok(reply_len) = written_rx.recv_timeout(DEFAULT_SYNC_TIMEOUT) else {
+            drop(client);
+            return Err(match server.join() {
+                Err(e) => e,
+                Ok(()) => io::Error::other("demo: the server stopped without replying"),
+            });
+        };
+        written += reply_len;
+        let outstanding = written - consumed;
+        wait_for_bytes(
+            client.get_ref(),
+            outstanding.min(READ_SIZE),
+            DEFAULT_SYNC_TIMEOUT,
+        )?;
+        let read = match recv_reply(&mut client)? {
+            Some(reply) => {
+                let mut shown = Vec::new();
+                show_reply(&mut shown, &reply)?;
+                out.push_str(&String::from_utf8_lossy(&shown));
+                consumed += reply.len();
+                reads += 1;
+                Some(reads - 1)
+            }
+            None => {
+                let _ = writeln!(out, "{}", no_reply_line(DEMO_READ_TIMEOUT));
+                None
+            }
+        };
+        turns.push(Turn {
+            command,
+            message,
+            read,
+        });
+    }
+    drop(client);
+    server.join()?;
+
+    let _ = writeln!(out);
+    out.push_str(&timeline.render());
+    let analysis = timeline.analysis();
+    let lengths: Vec<usize> = timeline.messages().iter().map(|m| m.len).collect();
+    let (verdict, lines) = judge(&turns, &lengths, &analysis);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "What the user saw:");
+    for line in lines {
+        out.push_str(&wrap(&line, 88, "  - ", "    "));
+    }
+    match verdict {
+        Verdict::Intact => {
+            let _ = writeln!(
+                out,
+                "Verdict: every reply arrived whole, in its own read; this time, by luck."
+            );
+        }
+        Verdict::Broken(why) => {
+            let _ = writeln!(out, "Verdict: broken: {why}.");
+            let _ = writeln!(
+                out,
+                "One write is not one read: TCP carries bytes, not messages, and nothing in this"
+            );
+            let _ = writeln!(
+                out,
+                "protocol says where a reply ends. Stage 3 (sleep-fix) sends the length first."
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the timeline turn by turn and says, in words, what each answer
+/// the user saw really was.
+fn judge(turns: &[Turn], lengths: &[usize], analysis: &Analysis) -> (Verdict, Vec<String>) {
+    let command_of = |message: usize| {
+        turns
+            .iter()
+            .find(|t| t.message == message)
+            .map_or("?", |t| t.command)
+    };
+    let mut lines = Vec::new();
+    for turn in turns {
+        let own_len = lengths.get(turn.message).copied().unwrap_or(0);
+        let Some(read) = turn.read.and_then(|r| analysis.reads.get(r)) else {
+            lines.push(if own_len == 0 {
+                format!(
+                    "`{}` printed nothing, so the server sent nothing and the read could only \
+                     time out: a TCP stream has no empty message.",
+                    turn.command
+                )
+            } else {
+                format!(
+                    "nothing had arrived for `{}` when the read gave up; its {own_len} bytes \
+                     will turn up in a later answer.",
+                    turn.command
+                )
+            });
+            continue;
+        };
+        let parts: Vec<String> = read
+            .pieces
+            .iter()
+            .map(|p| {
+                let whose = if p.message == turn.message {
+                    "its own".to_string()
+                } else {
+                    format!("`{}`'s", command_of(p.message))
+                };
+                describe_piece(p, lengths.get(p.message).copied().unwrap_or(0), &whose)
+            })
+            .collect();
+        let shown = match parts.as_slice() {
+            [] => "is bytes the timeline cannot place".to_string(),
+            [one] => format!("is {one}"),
+            [first, rest @ ..] => format!("starts with {first}, then {}", rest.join(", then ")),
+        };
+        let mut why = Vec::new();
+        if read.is_sticky() {
+            why.push(format!(
+                "one read returned bytes of {} replies (sticky)",
+                in_words(read.pieces.len())
+            ));
+        }
+        for p in &read.pieces {
+            let carriers = analysis
+                .carried_by
+                .get(p.message)
+                .map_or(0, |reads| reads.len());
+            let len = lengths.get(p.message).copied().unwrap_or(0);
+            if carriers > 1 && p.end < len && p.message == turn.message {
+                why.push(format!(
+                    "one read stops at {READ_SIZE} bytes, so the other {} wait in the socket \
+                     for the next read (split)",
+                    len - p.end
+                ));
+            } else if carriers > 1 && p.end == len && p.start > 0 {
+                why.push(format!(
+                    "`{}`'s reply was cut across {} reads (split)",
+                    command_of(p.message),
+                    in_words(carriers)
+                ));
+            }
+        }
+        if !read.pieces.iter().any(|p| p.message == turn.message) && own_len > 0 {
+            why.push(format!(
+                "its own {own_len} bytes are still waiting for a later read"
+            ));
+        }
+        let mut line = format!("the answer shown for `{}` {shown}", turn.command);
+        if why.is_empty() {
+            line.push_str(": nothing was left over from earlier replies, so this one is right.");
+        } else {
+            line.push_str(&format!(": {}.", why.join(", and ")));
+        }
+        lines.push(line);
+    }
+    let verdict = if analysis.sticky_reads == 0 && analysis.split_messages == 0 {
+        Verdict::Intact
+    } else {
+        Verdict::Broken(format!(
+            "{} sticky {}, {} split {}",
+            analysis.sticky_reads,
+            plural(analysis.sticky_reads, "read", "reads"),
+            analysis.split_messages,
+            plural(analysis.split_messages, "reply", "replies")
+        ))
+    };
+    (verdict, lines)
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn in_words(n: usize) -> String {
+    const WORDS: [&str; 9] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    ];
+    WORDS
+        .get(n)
+        .map_or_else(|| n.to_string(), |w| w.to_string())
+}
+
+/// Wraps `text` at `width` columns, the first line after `first`, the
+/// others after `rest`.
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// "the first 1024 of its own 1492 bytes", "the last 468 bytes of `seq 1
+/// 400`'s output", ...
+fn describe_piece(p: &Piece, len: usize, whose: &str) -> String {
+    if p.start == 0 && p.end == len {
+        format!("{whose} {len} bytes, whole")
+    } else if p.start == 0 {
+        format!("only the first {} of {whose} {len} bytes", p.end)
+    } else if p.end == len {
+        format!("the last {} bytes of {whose} output", p.end - p.start)
+    } else {
+        format!("bytes {}..{} of {whose} output", p.start, p.end)
+    }
+}
+
+/// The demo: what the stage is, the conversation with its timeline and
+/// verdict, and what to try next.
+pub fn demo_transcript() -> io::Result<String> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Stage 2, naive-exec-sticky: remote command execution, one recv({READ_SIZE}) per reply"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "The client sends a command line; the server runs it and sends back what it printed,"
+    );
+    let _ = writeln!(
+        out,
+        "with nothing around it; the client shows what ONE read of up to {READ_SIZE} bytes returns."
+    );
+    let _ = writeln!(
+        out,
+        "A real server and client on 127.0.0.1 run {} commands:",
+        EXEC_SCRIPT.len()
+    );
+    let _ = writeln!(out);
+    out.push_str(&conversation_transcript()?);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Try it in two terminals:");
+    let _ = writeln!(out, "    cargo run -p naive-exec-sticky -- server");
+    let _ = writeln!(
+        out,
+        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p naive-exec-sticky -- client"
+    );
+    let _ = writeln!(
+        out,
+        "The tail of seq's output appears where `hi` was expected. Then type commands yourself."
+    );
+    Ok(out)
+}

@@ -1,1 +1,138 @@
-fn main() {}
+//! The `naive-exec-sticky` command line: the demo, the server and the client.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::ShellLimits;
+use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
+
+/// Stage 2: remote command execution whose output runs together.
+#[derive(Parser)]
+#[command(
+    name = "naive-exec-sticky",
+    about = "Stage 2: remote command execution over TCP whose output runs together",
+    long_about = "Stage 2 of sticky-packets: remote command execution over TCP with one \
+                  recv(1024) per reply, as the classic tutorial writes it. The server runs each \
+                  command line it receives and writes back the output with no framing; the \
+                  client prints whatever one read of up to 1,024 bytes returns. A long output \
+                  (`seq 1 400`, 1,492 bytes) is cut across reads (split), its tail shows up as \
+                  the answer to the next command (sticky), and a command with no output gets no \
+                  reply at all, because a stream has no empty message. Without a subcommand it \
+                  runs the demo; `server` and `client` are the two-terminal version. The server \
+                  runs ANY command it is sent: it listens on loopback only unless given \
+                  --allow-remote."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every command line received and send back its output, unframed.
+    Server {
+        /// Address to listen on (loopback only, unless --allow-remote).
+        #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// Allow a non-loopback address: anyone who can reach it can run commands as you.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Kill a command that runs longer than this, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Keep at most this many bytes of a command's output; kill it past that.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_output: usize,
+    },
+    /// Send each line of standard input as a command and print what one read returns.
+    Client {
+        /// The server's address.
+        #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]
+        addr: SocketAddr,
+        /// How long to wait for a reply, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        read_timeout_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    // Errors are printed as one readable line (with their causes), never as
+    // a backtrace, even when RUST_BACKTRACE is set.
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            print!(
+                "{}",
+                naive_exec_sticky::demo_transcript().context("the demo failed")?
+            );
+            Ok(())
+        }
+        Some(Command::Server {
+            addr,
+            allow_remote,
+            timeout_ms,
+            max_output,
+        }) => server(addr, allow_remote, timeout_ms, max_output),
+        Some(Command::Client {
+            addr,
+            read_timeout_ms,
+        }) => client(addr, Duration::from_millis(read_timeout_ms)),
+    }
+}
+
+fn server(
+    addr: SocketAddr,
+    allow_remote: bool,
+    timeout_ms: u64,
+    max_output: usize,
+) -> anyhow::Result<()> {
+    let warning = match check_remote_exec_bind(addr, allow_remote) {
+        Ok(warning) => warning,
+        Err(refusal) => bail!(refusal),
+    };
+    if timeout_ms == 0 {
+        bail!("--timeout-ms 0 would kill every command at once; give a timeout such as 5000");
+    }
+    let listener = TcpListener::bind(addr)
+        .with_context(|| format!("could not listen on {addr} (is another server using it?)"))?;
+    // `listening on` stays the first line (scripts and tests read the port
+    // from it); the warning follows at once.
+    eprintln!("listening on {}", listener.local_addr()?);
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
+    let config = ServerConfig {
+        limits: ShellLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            output_cap: max_output,
+        },
+        log: true,
+    };
+    naive_exec_sticky::serve(listener, config).context("the server stopped")
+}
+
+fn client(addr: SocketAddr, read_timeout: Duration) -> anyhow::Result<()> {
+    let stream = naive_exec_sticky::connect(addr, read_timeout)?;
+    let mut input = InputLines::stdin("> ");
+    naive_exec_sticky::run_client(
+        &mut input,
+        stream,
+        read_timeout,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )?;
+    Ok(())
+}
