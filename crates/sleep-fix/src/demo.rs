@@ -79,9 +79,10 @@ pub fn demo_transcript() -> io::Result<String> {
         "  The pause is a bet on timing: it works only if the client reads the digits\n  \
          before the output arrives. A slower or busier network, a client that is not\n  \
          scheduled in time, or a proxy that buffers loses the bet, and the reply is\n  \
-         misread as without\n  the pause above. And the digits are read with a single recv: a network\n  \
-         that delivers \"14\" and \"92\" separately (a split) breaks the client too.\n  \
-         Stage 4 (length-header-fix) replaces the bet with a 4-byte header read in a loop."
+         misread as it was without the pause. The digits are also read with a single\n  \
+         recv: a network that delivers \"14\" and \"92\" separately (a split) breaks the\n  \
+         client too. Stage 4 (length-header-fix) replaces the bet with a 4-byte header\n  \
+         read in a loop."
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Try it in two terminals");
@@ -145,7 +146,12 @@ impl Run {
         let name = |i: usize| format!("the {}", messages[i].label);
 
         let mut problems = Vec::new();
-        if let Some((r, read)) = analysis.reads.iter().enumerate().find(|(_, v)| v.is_sticky()) {
+        if let Some((r, read)) = analysis
+            .reads
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.is_sticky())
+        {
             let parts: Vec<String> = read
                 .pieces
                 .iter()
@@ -271,8 +277,10 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
                      reply starts\n        (whatever it reads next could be digits or output), \
                      so it closes the connection."
                 );
-                let rest: Vec<String> =
-                    EXEC_SCRIPT[i + 1..].iter().map(|c| format!("`{c}`")).collect();
+                let rest: Vec<String> = EXEC_SCRIPT[i + 1..]
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect();
                 if !rest.is_empty() {
                     let _ = writeln!(client, "client: never sent: {}", rest.join(", "));
                 }
@@ -313,7 +321,10 @@ fn show_reply(reply: &[u8]) -> String {
         }
     }
     let _ = match reply.len() {
-        0 => writeln!(out, "  [0 bytes: the length was \"0\", the command printed nothing]"),
+        0 => writeln!(
+            out,
+            "  [0 bytes: the length was \"0\", the command printed nothing]"
+        ),
         n => writeln!(out, "  [{n} bytes, as many as the length said]"),
     };
     out
@@ -339,7 +350,8 @@ struct ServerSide {
 
 impl ServerSide {
     fn record(&mut self, label: String) {
-        self.timeline.sent_labeled(label, self.written - self.recorded);
+        self.timeline
+            .sent_labeled(label, self.written - self.recorded);
         self.recorded = self.written;
     }
 

@@ -111,7 +111,10 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("limits", &self.limits)
             .field("pause", &self.pause)
-            .field("pause_hook", &self.pause_hook.as_ref().map(|_| "Fn(Duration)"))
+            .field(
+                "pause_hook",
+                &self.pause_hook.as_ref().map(|_| "Fn(Duration)"),
+            )
             .field("log", &self.log)
             .finish()
     }
@@ -149,7 +152,7 @@ pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
                 if log {
                     eprintln!("[{peer}] connected");
                 }
-                match serve_connection(stream, &for_client) {
+                match serve_client(stream, &for_client, Some(peer)) {
                     Ok(()) if log => eprintln!("[{peer}] disconnected"),
                     Ok(()) => {}
                     Err(e) if log => eprintln!("[{peer}] connection ended: {e}"),
@@ -172,7 +175,15 @@ pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
 /// `Ok(())` when the client closes the connection (a reset counts as
 /// closing: a client that hangs up with unread bytes resets, and that is
 /// its business, not a server failure).
-pub fn serve_connection<S: Read + Write>(mut stream: S, config: &ServerConfig) -> io::Result<()> {
+pub fn serve_connection<S: Read + Write>(stream: S, config: &ServerConfig) -> io::Result<()> {
+    serve_client(stream, config, None)
+}
+
+fn serve_client<S: Read + Write>(
+    mut stream: S,
+    config: &ServerConfig,
+    peer: Option<SocketAddr>,
+) -> io::Result<()> {
     let mut buf = [0u8; RECV_SIZE];
     loop {
         // One read is taken as one command: the request side of this
@@ -194,8 +205,9 @@ pub fn serve_connection<S: Read + Write>(mut stream: S, config: &ServerConfig) -
         };
         send_reply(&mut stream, &output, config)?;
         if config.log {
+            let who = peer.map(|p| format!("[{p}] ")).unwrap_or_default();
             eprintln!(
-                "ran `{}`: sent the length {:?}, paused {} ms, sent {} bytes",
+                "{who}ran `{}`: sent the length {:?}, paused {} ms, sent {} bytes",
                 command.escape_debug(),
                 output.len().to_string(),
                 config.pause.as_millis(),
@@ -225,7 +237,9 @@ pub fn send_reply<W: Write>(mut w: W, output: &[u8], config: &ServerConfig) -> i
 fn is_hang_up(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
     )
 }
 
@@ -392,7 +406,10 @@ impl From<io::Error> for ReplyError {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// How many bytes an error message quotes before it shortens.
@@ -462,7 +479,15 @@ mod tests {
     fn lengths_parse_strictly() {
         assert_eq!(parse_length(b"1492"), Some(1492));
         assert_eq!(parse_length(b"0"), Some(0));
-        for bad in [&b""[..], b"+5", b" 5", b"5\n", b"14921\n2", b"-1", b"99999999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"+5",
+            b" 5",
+            b"5\n",
+            b"14921\n2",
+            b"-1",
+            b"99999999999999999999999",
+        ] {
             assert_eq!(parse_length(bad), None, "{bad:?}");
         }
     }
@@ -512,7 +537,16 @@ mod tests {
     #[test]
     fn early_close_says_how_far() {
         let err = recv_reply(chunks(&[b"10", b"abc"])).unwrap_err();
-        assert!(matches!(err, ReplyError::Closed { got: 3, expected: 10 }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ReplyError::Closed {
+                    got: 3,
+                    expected: 10
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("3 of 10 bytes"));
         let err = recv_reply(chunks(&[])).unwrap_err();
         assert!(matches!(err, ReplyError::ClosedBeforeLength), "{err:?}");
@@ -525,7 +559,10 @@ mod tests {
         let err = send_command(&mut sent, "").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let long = "x".repeat(RECV_SIZE + 1);
-        assert!(send_command(&mut sent, &long).unwrap_err().to_string().contains("1025 bytes"));
+        assert!(send_command(&mut sent, &long)
+            .unwrap_err()
+            .to_string()
+            .contains("1025 bytes"));
         assert!(sent.is_empty());
         send_command(&mut sent, "echo hi").unwrap();
         assert_eq!(sent, b"echo hi");
