@@ -153,6 +153,14 @@ pub struct Weather {
     pub delay: Option<Duration>,
     /// Random piece sizes and pauses from this seed (`--seed S`).
     pub seed: Option<u64>,
+    /// Deliver the next piece only once the receiving program has read
+    /// everything delivered so far (`--lockstep`). Every piece then reaches
+    /// the reader as a read of its own (or several, if its buffer is
+    /// smaller), whatever the machine's load: the cuts stop being odds and
+    /// become certain, which is what makes the story matrix replayable.
+    /// Linux only (it watches the receiver's queue in `/proc/net/tcp`);
+    /// elsewhere it has no effect.
+    pub lockstep: bool,
     /// Print every delivered piece to standard error (`--verbose`). It does
     /// not change the stream, so [`Weather::describe`] leaves it out.
     pub verbose: bool,
@@ -216,6 +224,13 @@ impl Weather {
         self
     }
 
+    /// This weather, delivering every piece only after the previous one was
+    /// read (see [`Weather::lockstep`]).
+    pub fn with_lockstep(mut self) -> Self {
+        self.lockstep = true;
+        self
+    }
+
     /// This weather, printing every piece to standard error or not.
     pub fn with_verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
@@ -226,6 +241,7 @@ impl Weather {
     pub fn is_clear(&self) -> bool {
         Weather {
             verbose: false,
+            lockstep: false,
             ..self.clone()
         } == Weather::default()
     }
@@ -262,6 +278,9 @@ impl Weather {
         }
         if let Some(seed) = self.seed {
             flags.extend(["--seed".to_string(), seed.to_string()]);
+        }
+        if self.lockstep && !flags.is_empty() {
+            flags.push("--lockstep".to_string());
         }
         flags
     }
@@ -884,6 +903,9 @@ fn pump(
             }
             let bytes = &data[start..start + piece.len];
             dst.write_all(bytes)?;
+            if weather.lockstep {
+                wait_until_read(dst, shared);
+            }
             let delivery = Delivery {
                 connection: id,
                 direction,
@@ -903,6 +925,64 @@ fn pump(
         chunk += 1;
     }
     Ok(())
+}
+
+/// The longest lockstep waits for a reader before it delivers anyway: a
+/// reader that stopped reading for good must not stall the proxy forever.
+const LOCKSTEP_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Waits until the program at the other end of `dst` has read every byte
+/// delivered to it so far: its socket's receive queue, as the kernel reports
+/// it in `/proc/net/tcp`, is empty, or the socket is gone. The receiving
+/// socket is the one whose local address is `dst`'s peer and whose remote
+/// address is `dst`'s local address.
+fn wait_until_read(dst: &TcpStream, shared: &Shared) {
+    let (Ok(local), Ok(peer)) = (dst.local_addr(), dst.peer_addr()) else {
+        return;
+    };
+    let deadline = Instant::now() + LOCKSTEP_PATIENCE;
+    while !shared.stopping() && Instant::now() < deadline {
+        match receive_queue(peer, local) {
+            Some(queued) if queued > 0 => thread::sleep(Duration::from_micros(50)),
+            // Empty, gone, or not knowable on this system: deliver on.
+            _ => return,
+        }
+    }
+    shared.note("lockstep: the reader did not read for 3 s; delivering anyway");
+}
+
+/// Unread bytes in the receive queue of the TCP socket bound to `local` and
+/// connected to `remote`, from `/proc/net/tcp`; `None` when there is no such
+/// socket (closed) or the table cannot be read (not Linux, not IPv4).
+fn receive_queue(local: SocketAddr, remote: SocketAddr) -> Option<u64> {
+    let (SocketAddr::V4(local), SocketAddr::V4(remote)) = (local, remote) else {
+        return None;
+    };
+    // The kernel prints each address as the 32-bit value in memory order,
+    // then the port, in hex: 127.0.0.1:8008 is `0100007F:1F48` on x86.
+    let hex = |a: std::net::SocketAddrV4| {
+        format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(a.ip().octets()),
+            a.port()
+        )
+    };
+    let (want_local, want_remote) = (hex(local), hex(remote));
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        let (l, r, _state, queues) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        if l != want_local || r != want_remote {
+            return None;
+        }
+        let rx = queues.split(':').nth(1)?;
+        u64::from_str_radix(rx, 16).ok()
+    })
 }
 
 /// Reads the chunks one direction is cut from: one `read` each, or with a
@@ -1016,6 +1096,11 @@ pub struct WeatherArgs {
     /// traffic the same way again, so a failure can be replayed.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Deliver each piece only after the receiving program has read the one
+    /// before, so every piece arrives as a read of its own even on a busy
+    /// machine (Linux only; elsewhere it does nothing).
+    #[arg(long)]
+    pub lockstep: bool,
     /// Print every piece the proxy delivers (direction, size, first bytes)
     /// to standard error, so you can watch it cut.
     #[arg(long)]
@@ -1031,6 +1116,7 @@ impl WeatherArgs {
             coalesce: self.coalesce_ms.map(Duration::from_millis),
             delay: self.delay_ms.map(Duration::from_millis),
             seed: self.seed,
+            lockstep: self.lockstep,
             verbose: self.verbose,
         }
     }
@@ -1513,5 +1599,38 @@ mod tests {
             prop_assert_eq!(&upstream.join().unwrap()[0], &sent);
             prop_assert_eq!(&back, &sent);
         }
+    }
+
+    /// Lockstep makes every piece one read, even for a reader that is slow to read.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lockstep_turns_every_piece_into_one_read() {
+        let upstream = spawn_loopback(|listener| {
+            let (mut conn, _) = listener.accept()?;
+            conn.set_read_timeout(Some(TEST_TIMEOUT))?;
+            let mut reads = Vec::new();
+            let mut buf = [0u8; 1024];
+            loop {
+                // A slow reader: without lockstep the pieces would pile up
+                // in its receive queue and come out glued.
+                thread::sleep(Duration::from_millis(2));
+                let n = conn.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                reads.push(buf[..n].to_vec());
+            }
+            Ok(reads)
+        })
+        .unwrap();
+        let proxy =
+            WeatherProxy::spawn(upstream.addr(), Weather::sizes(&[3, 7]).with_lockstep()).unwrap();
+        let mut client = TcpStream::connect(proxy.addr()).unwrap();
+        client.write_all(b"seq 1 400 and more bytes").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let reads = upstream.join().unwrap();
+        let lens: Vec<usize> = reads.iter().map(Vec::len).collect();
+        assert_eq!(lens, [3, 7, 3, 7, 3, 1]);
+        assert_eq!(reads.concat(), b"seq 1 400 and more bytes");
     }
 }
