@@ -38,16 +38,13 @@ use crate::{recv_reply, send_command, serve_connection, ReplyError, ServerConfig
 /// what the pause cost, and how to try it in two terminals.
 pub fn demo_transcript() -> io::Result<String> {
     let mut out = String::new();
-    let title = "Stage 3, sleep-fix: the length as digits, a pause, then the output";
-    let _ = writeln!(out, "{title}");
-    let _ = writeln!(out, "{}", "=".repeat(title.chars().count()));
-    let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "The server answers each command with the output's length as ASCII digits,\n\
-         pauses, then sends the output. The client takes ONE read of up to 1024 bytes\n\
-         as the length, then reads until it has that many bytes. The same conversation\n\
-         as stage 2 runs twice: without the pause, then with it."
+        "Stage 3, sleep-fix: the length as digits, a pause, then the output\n\n\
+         The server answers each command with the output's length as ASCII digits, pauses,\n\
+         then sends the output. The client takes ONE read of up to 1024 bytes as the length,\n\
+         then reads until it has that many bytes. A real server and client on 127.0.0.1 run\n\
+         stage 2's 4 commands twice: without the pause, then with it."
     );
     let _ = writeln!(out);
 
@@ -64,38 +61,35 @@ pub fn demo_transcript() -> io::Result<String> {
     // would differ on every run, and the cost is simply the pause times the
     // number of replies, whatever the machine.
     let cost = pause.as_millis() * paused.replies as u128;
-    let _ = writeln!(out, "What the pause cost");
     let _ = writeln!(
         out,
-        "  {} replies x {} ms = {cost} ms spent sleeping, on top of running the commands;\n  \
-         the empty reply to `true` paid it too.",
+        "What the pause cost: {} replies x {} ms = {cost} ms spent sleeping, on top of\n\
+         running the commands; the empty reply to `true` paid it too.",
         paused.replies,
         pause.as_millis()
     );
     let _ = writeln!(out);
-    let _ = writeln!(out, "Why this is not a fix");
     let _ = writeln!(
         out,
-        "  The pause is a bet on timing: it works only if the client reads the digits\n  \
-         before the output arrives. A slower or busier network, a client that is not\n  \
-         scheduled in time, or a proxy that buffers loses the bet, and the reply is\n  \
-         misread as it was without the pause. The digits are also read with a single\n  \
-         recv: a network that delivers \"14\" and \"92\" separately (a split) breaks the\n  \
-         client too. Stage 4 (length-header-fix) replaces the bet with a 4-byte header\n  \
-         read in a loop."
+        "Why this is not a fix: the pause is a bet on timing. It works only if the client\n\
+         reads the digits before the output arrives; a slower or busier network, a client\n\
+         that is not scheduled in time, or a proxy that buffers loses the bet, and the reply\n\
+         is misread as it was without the pause. The digits are also read with a single\n\
+         recv: a network that delivers \"14\" and \"92\" separately (a split) breaks the\n\
+         client too. Stage 4 (length-header-fix) replaces the bet with a 4-byte header read\n\
+         in a loop."
     );
     let _ = writeln!(out);
-    let _ = writeln!(out, "Try it in two terminals");
-    let _ = writeln!(out, "  cargo run -p sleep-fix -- server --pause-ms 0");
+    let _ = writeln!(out, "Try it in two terminals:");
+    let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
     let _ = writeln!(
         out,
-        "  printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
+        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
     );
     let _ = writeln!(
         out,
-        "  Then restart the server without --pause-ms (100 ms) and run the client again.\n  \
-         Without the pause, whether the digits glue depends on timing: run the client a\n  \
-         few times, or on a busy machine."
+        "Without the pause, whether the digits glue depends on timing: run the client a few\n\
+         times. Then restart the server without --pause-ms (100 ms) and run it again."
     );
     Ok(out)
 }
@@ -126,10 +120,10 @@ impl Run {
         out.push_str(&self.timeline.render());
         match self.verdict() {
             (Verdict::Intact, why) => {
-                let _ = writeln!(out, "verdict: intact: {why}");
+                out.push_str(&wrap(&format!("Verdict: intact: {why}"), 84));
             }
             (Verdict::Broken(why), _) => {
-                let _ = writeln!(out, "verdict: BROKEN: {why}");
+                out.push_str(&wrap(&format!("Verdict: broken: {why}"), 84));
             }
         }
         out
@@ -213,6 +207,27 @@ impl Run {
     }
 }
 
+/// Wraps `text` at spaces into lines of at most `width` characters (a longer
+/// word stays whole), continuation lines indented by two spaces.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.trim_start().is_empty() && line.chars().count() + 1 + word.chars().count() > width
+        {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("  ");
+        } else if !line.trim_start().is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 fn join_numbers(numbers: &[usize]) -> String {
     let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
     list.join(", ")
@@ -270,7 +285,10 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
             // it is an error rather than a line in the transcript.
             Err(ReplyError::Io(e)) => return Err(e),
             Err(e) => {
-                let _ = writeln!(client, "client: {e}");
+                // The error is one long line; break it after its first
+                // clause so the transcript stays readable.
+                let message = e.to_string().replacen("; ", ";\n        ", 1);
+                let _ = writeln!(client, "client: {message}");
                 let _ = writeln!(
                     client,
                     "client: the conversation cannot go on: the client no longer knows where a \
@@ -323,9 +341,10 @@ fn show_reply(reply: &[u8]) -> String {
     let _ = match reply.len() {
         0 => writeln!(
             out,
-            "  [0 bytes: the length was \"0\", the command printed nothing]"
+            "(the length was \"0\": the command printed nothing, and this time the client \
+             knew not to wait)"
         ),
-        n => writeln!(out, "  [{n} bytes, as many as the length said]"),
+        n => writeln!(out, "({n} bytes, as many as the length said)"),
     };
     out
 }
@@ -467,5 +486,21 @@ impl Read for ClientEnd {
         // The server may have stopped listening for this (no pause): fine.
         let _ = self.read_so_far.send(self.consumed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long verdicts wrap at spaces, continuation lines indented; short ones stay one line.
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("short one", 20), "short one\n");
+        assert_eq!(wrap("aaa bbb ccc ddd", 8), "aaa bbb\n  ccc\n  ddd\n");
+        assert_eq!(
+            wrap("unbreakablewordhere x", 5),
+            "unbreakablewordhere\n  x\n"
+        );
     }
 }

@@ -73,12 +73,11 @@ fn run_client(addr: SocketAddr, input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    // A client that fails before reading its input (no server) closes the
+    // pipe early; that broken pipe is not the test's concern.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -171,8 +170,8 @@ fn demo_runs_without_arguments() {
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("Stage 3, sleep-fix"), "{stdout}");
-    assert!(stdout.contains("verdict: BROKEN"), "{stdout}");
-    assert!(stdout.contains("verdict: intact"), "{stdout}");
+    assert!(stdout.contains("Verdict: broken"), "{stdout}");
+    assert!(stdout.contains("Verdict: intact"), "{stdout}");
 }
 
 /// --help says why the pause is not a fix.

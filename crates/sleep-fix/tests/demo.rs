@@ -14,10 +14,10 @@ fn verdicts_follow_the_pause() {
     let unpaused = sleep_fix::conversation_transcript(Duration::ZERO).unwrap();
     assert!(unpaused.contains("<- STICKY"), "{unpaused}");
     assert!(
-        unpaused.contains("verdict: BROKEN: read 1 returned"),
+        unpaused.contains("Verdict: broken: read 1 returned"),
         "{unpaused}"
     );
     let paused = sleep_fix::conversation_transcript(Duration::from_millis(20)).unwrap();
     assert!(!paused.contains("<- STICKY"), "{paused}");
-    assert!(paused.contains("verdict: intact"), "{paused}");
+    assert!(paused.contains("Verdict: intact"), "{paused}");
 }
