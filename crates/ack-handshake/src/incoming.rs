@@ -21,10 +21,18 @@ impl IncomingFile {
     /// creating `dir` if needed.
     pub fn create(dir: &Path, name: &str) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
-        let temp = tempfile::Builder::new()
-            .prefix(".upload-")
-            .suffix(".part")
-            .tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".upload-").suffix(".part");
+        // A temporary file is private (0600) by default, and the rename would
+        // keep that: an uploaded file would then differ from one the classic
+        // server's `open(path, 'wb')` writes. Ask for 0666 and let the umask
+        // cut it down, exactly as for any newly created file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder.tempfile_in(dir)?;
         Ok(Self {
             temp,
             dest: dir.join(name),
@@ -70,6 +78,21 @@ mod tests {
         drop(f);
         assert_eq!(fs::read(dir.path().join("a.bin")).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A finished upload gets the permissions any newly created file gets (umask applied), not 0600.
+    #[cfg(unix)]
+    #[test]
+    fn finished_upload_has_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let mut f = IncomingFile::create(dir.path(), "up.bin").unwrap();
+        f.write_all(b"x").unwrap();
+        let done = f.finish().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&done), mode(&plain));
     }
 
     /// A finished file replaces the old one.
