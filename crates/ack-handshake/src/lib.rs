@@ -35,7 +35,9 @@
 //! server see half a JSON ("cut in half", 拆包), and a client that does not wait
 //! for `200` makes it see the JSON glued to the file's bytes. The demo shows
 //! both, deterministically, with the boundary timeline. And it costs one round
-//! trip per file. Stage 6 (`md5-upload`) puts a length header in front of the
+//! trip per file. Note too what `200` answers: the file *info*. Nothing
+//! answers the file's bytes, so a client cannot tell whether its last file was
+//! saved, or arrived intact. Stage 6 (`md5-upload`) puts a length header in front of the
 //! JSON and reads every piece with a read-exactly loop.
 //!
 //! # Receiving safely
@@ -108,6 +110,13 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// File bytes are copied in pieces of this size: never the whole file in memory.
 const COPY_CHUNK: usize = 64 * 1024;
+
+/// The copy buffer for a file of `size` bytes: no larger than the file (a
+/// small file costs a small buffer), at least 1 byte, at most [`COPY_CHUNK`].
+/// Computed without `as`, which would wrap a size over 4 GiB on 32-bit.
+fn chunk_len(size: u64) -> usize {
+    usize::try_from(size).map_or(COPY_CHUNK, |n| n.clamp(1, COPY_CHUNK))
+}
 
 // ---------------------------------------------------------------------------
 // The server
@@ -370,11 +379,10 @@ pub fn receive_file<S: Read + Write>(
     // `take` is what keeps the next file's info out of this file: the reader
     // cannot return more than the bytes still owed, whatever has arrived.
     let mut body = Read::take(&mut *stream, info.filesize);
-    let mut chunk = vec![0u8; COPY_CHUNK.min(info.filesize.max(1) as usize)];
+    let mut chunk = vec![0u8; chunk_len(info.filesize)];
     let mut got = 0u64;
     while got < info.filesize {
         let n = match body.read(&mut chunk) {
-            Ok(0) => 0,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // The client vanished: the same outcome as a clean close mid-file.
@@ -669,7 +677,7 @@ pub fn upload<S: Read + Write>(
     wait_for_ack(stream)?;
 
     let mut data = data.take(size);
-    let mut chunk = vec![0u8; COPY_CHUNK.min(size.max(1) as usize)];
+    let mut chunk = vec![0u8; chunk_len(size)];
     let mut sent = 0u64;
     while sent < size {
         let n = match data.read(&mut chunk) {
