@@ -288,7 +288,10 @@ mod tests {
     #[test]
     fn header_is_little_endian_i32() {
         assert_eq!(encode_header(1492).unwrap(), [0xd4, 0x05, 0, 0]);
-        assert_eq!(decode_header([0xd4, 0x05, 0, 0], DEFAULT_MAX_FRAME).unwrap(), 1492);
+        assert_eq!(
+            decode_header([0xd4, 0x05, 0, 0], DEFAULT_MAX_FRAME).unwrap(),
+            1492
+        );
     }
 
     /// Negative and oversized lengths are refused by value, before any body is read.
@@ -312,7 +315,13 @@ mod tests {
         let mut r = &wire[..];
         let err = read_frame(&mut r, DEFAULT_MAX_FRAME).unwrap_err();
         assert!(
-            matches!(err, FrameError::TooLarge { len: 2_147_483_647, max: DEFAULT_MAX_FRAME }),
+            matches!(
+                err,
+                FrameError::TooLarge {
+                    len: 2_147_483_647,
+                    max: DEFAULT_MAX_FRAME
+                }
+            ),
             "{err}"
         );
         assert_eq!(r, b"rest", "read_frame must not read past a refused header");
@@ -328,7 +337,11 @@ mod tests {
         let err = read_frame(&mut &wire[..], i32::MAX as usize).unwrap_err();
         assert!(matches!(
             err,
-            FrameError::Truncated { part: Part::Body, got: 10, expected: 2_147_483_647 }
+            FrameError::Truncated {
+                part: Part::Body,
+                got: 10,
+                expected: 2_147_483_647
+            }
         ));
     }
 
@@ -339,9 +352,15 @@ mod tests {
         let mut wire = Vec::new();
         write_frame(&mut wire, &body).unwrap();
         assert_eq!(wire.len(), HEADER_LEN + body.len());
-        let back = read_frame(&mut &wire[..], DEFAULT_MAX_FRAME).unwrap().unwrap();
+        let back = read_frame(&mut &wire[..], DEFAULT_MAX_FRAME)
+            .unwrap()
+            .unwrap();
         assert_eq!(back, body);
-        assert_eq!(back.capacity(), body.len(), "the body buffer never grows past the length");
+        assert_eq!(
+            back.capacity(),
+            body.len(),
+            "the body buffer never grows past the length"
+        );
     }
 
     /// write_frame is one write call even on a writer that only implements `write`;
@@ -389,6 +408,9 @@ mod tests {
             "the peer closed the connection in the middle of a header: 2 of 4 header bytes arrived"
         );
         let err = read_frame(&mut &wire[..7], 100).unwrap_err();
-        assert!(err.to_string().contains("3 of 5 body bytes arrived"), "{err}");
+        assert!(
+            err.to_string().contains("3 of 5 body bytes arrived"),
+            "{err}"
+        );
     }
 }

@@ -52,8 +52,8 @@
 pub mod framing;
 
 pub use framing::{
-    decode_header, encode_header, read_frame, read_header, write_frame,
-    write_frame_in_two_writes, FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
+    decode_header, encode_header, read_frame, read_header, write_frame, write_frame_in_two_writes,
+    FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
 };
 
 use common::cli::InputLines;
@@ -271,7 +271,9 @@ fn client_error(e: FrameError, command: &str) -> io::Error {
     } else {
         e.to_string()
     };
-    io::Error::other(format!("the reply to `{command}` could not be read: {hint}"))
+    io::Error::other(format!(
+        "the reply to `{command}` could not be read: {hint}"
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -391,7 +393,12 @@ pub fn run_conversation() -> io::Result<Conversation> {
     })
 }
 
-fn judge(commands: &[String], replies: &[Vec<u8>], expected: &[Vec<u8>], answered: usize) -> Verdict {
+fn judge(
+    commands: &[String],
+    replies: &[Vec<u8>],
+    expected: &[Vec<u8>],
+    answered: usize,
+) -> Verdict {
     if replies.len() != commands.len() || answered != commands.len() {
         return Verdict::Broken(format!(
             "{} command(s) sent, {answered} answered, {} reply(ies) received",
@@ -424,35 +431,33 @@ fn render_conversation(conv: &Conversation) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "The client sends each command of the script as one frame; the server answers each\n\
-         with one frame. Frame = 4-byte little-endian length, then that many bytes."
+        "The client sends each command line as one frame; the server runs it and answers with\n\
+         one frame holding what it printed. Frame = 4-byte little-endian length, then that\n\
+         many bytes. A real server and client on 127.0.0.1 run {} commands:",
+        conv.commands.len()
     );
     let _ = writeln!(out);
     for (command, reply) in conv.commands.iter().zip(&conv.replies) {
-        let header = encode_header(command.len()).unwrap_or_default();
-        let _ = writeln!(out, "$ {command}");
-        let _ = writeln!(
-            out,
-            "  request: {} | {command:?}  ({HEADER_LEN} + {} bytes)",
-            hex(&header),
-            command.len()
-        );
+        let request = encode_header(command.len()).unwrap_or_default();
+        let _ = writeln!(out, "> {command}");
         if reply.is_empty() {
+            let _ = writeln!(out, "(empty reply)");
             let _ = writeln!(
                 out,
-                "  reply:   00 00 00 00, no body  ({HEADER_LEN} + 0 bytes)\n  (empty reply): a \
-                 length of 0 is a message a stream can carry, so the client knows the command\n  \
-                 answered, and answered nothing. Stage 2 had no way to say that."
+                "(request: {} + {command:?}; reply: 00 00 00 00 and no body: a length of 0 is a\n\
+                 \x20message a stream can carry, so the client knew `{command}` had answered, with nothing)",
+                hex(&request)
             );
         } else {
+            out.push_str(&preview(reply, ""));
             let header = encode_header(reply.len()).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  reply:   {} | ...  ({HEADER_LEN} + {} bytes)",
+                "(request: {} + {command:?}; reply: {} + {} bytes)",
+                hex(&request),
                 hex(&header),
                 reply.len()
             );
-            out.push_str(&preview(reply));
         }
     }
     let _ = writeln!(out);
@@ -476,10 +481,18 @@ fn render_conversation(conv: &Conversation) -> String {
             [first, .., last] => format!("reads {first}-{last}"),
             [] => "no read".to_string(),
         };
+        let body_reads = sizes.len().saturating_sub(1);
         let body = if reply.is_empty() {
             "the header says 0, so there is no body to read: an empty reply".to_string()
+        } else if body_reads > 1 {
+            format!(
+                "the header says {0}, and read_frame\n         put the body's {1} pieces \
+                 back together into one {0}-byte reply",
+                reply.len(),
+                body_reads
+            )
         } else {
-            format!("the header says {}, the body came whole", reply.len())
+            format!("the header says {}, the body came in one read", reply.len())
         };
         let _ = writeln!(
             out,
@@ -500,14 +513,14 @@ fn render_conversation(conv: &Conversation) -> String {
         Verdict::Intact => {
             let _ = writeln!(
                 out,
-                "verdict: INTACT: {} of {} replies arrived whole and in order, each byte for byte\n\
-                 what running its command locally prints, the empty one included.",
+                "Verdict: intact: {} of {} replies arrived whole and in order, each byte for byte\n\
+                 \x20 what running its command locally prints, the empty one included.",
                 conv.replies.len(),
                 conv.commands.len()
             );
         }
         Verdict::Broken(why) => {
-            let _ = writeln!(out, "verdict: BROKEN: {why}");
+            let _ = writeln!(out, "Verdict: broken: {why}");
         }
     }
     out
@@ -522,22 +535,23 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// A reply's text, indented; a long one shows its first and last lines.
-fn preview(reply: &[u8]) -> String {
+/// A reply's text, each line behind `prefix`; a long one shows its first
+/// and last three lines, as stage 3's transcript does.
+fn preview(reply: &[u8], prefix: &str) -> String {
     let text = String::from_utf8_lossy(reply);
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::new();
-    if lines.len() <= 6 {
+    if lines.len() <= 7 {
         for line in &lines {
-            let _ = writeln!(out, "  | {line}");
+            let _ = writeln!(out, "{prefix}{line}");
         }
     } else {
         for line in &lines[..3] {
-            let _ = writeln!(out, "  | {line}");
+            let _ = writeln!(out, "{prefix}{line}");
         }
-        let _ = writeln!(out, "  | ... {} more lines ...", lines.len() - 5);
-        for line in &lines[lines.len() - 2..] {
-            let _ = writeln!(out, "  | {line}");
+        let _ = writeln!(out, "{prefix}... ({} more lines) ...", lines.len() - 6);
+        for line in &lines[lines.len() - 3..] {
+            let _ = writeln!(out, "{prefix}{line}");
         }
     }
     out
@@ -588,29 +602,27 @@ fn hostile_transcript() -> io::Result<String> {
     );
     let _ = writeln!(out);
     let clients = [
-        ("client A", huge, "2^31 - 1, struct.pack(\"i\", 2**31 - 1): \"2 GiB coming\""),
+        (
+            "client A",
+            huge,
+            "2^31 - 1, struct.pack(\"i\", 2**31 - 1): \"2 GiB coming\"",
+        ),
         ("client B", negative, "-1, struct.pack(\"i\", -1)"),
     ];
     for (i, (name, header, what)) in clients.iter().enumerate() {
         let _ = writeln!(out, "{name} sends only a header: {}  ({what})", hex(header));
-        let _ = writeln!(
-            out,
-            "  server log: {name}: {}",
-            outcomes.get(i).map_or("(no log)", String::as_str)
-        );
+        let log = outcomes.get(i).map_or("(no log)", String::as_str);
+        out.push_str(&wrap(&format!("server log: {name}: {log}"), "  ", "    "));
         let _ = writeln!(
             out,
             "  {name} sees the connection closed after {} reply bytes",
             closed.get(i).copied().unwrap_or_default()
         );
     }
-    let _ = writeln!(out, "client C: $ echo still serving");
-    out.push_str(&preview(&reply));
-    let _ = writeln!(
-        out,
-        "  server log: client C: {}",
-        outcomes.get(2).map_or("(no log)", String::as_str)
-    );
+    let _ = writeln!(out, "client C: > echo still serving");
+    out.push_str(&preview(&reply, "  "));
+    let log = outcomes.get(2).map_or("(no log)", String::as_str);
+    out.push_str(&wrap(&format!("server log: client C: {log}"), "  ", "    "));
     let _ = writeln!(
         out,
         "A bad client costs the server one closed connection, never its memory and never its\n\
@@ -618,6 +630,31 @@ fn hostile_transcript() -> io::Result<String> {
          frame start? So closing is the only safe answer.)"
     );
     Ok(out)
+}
+
+/// `text` wrapped at word boundaries to fit the transcript's width: `first`
+/// before the first line, `rest` before the others.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    const WIDTH: usize = 88;
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.len() + 1 + word.len() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// The endianness lesson, computed: the same 4 bytes read both ways.
@@ -649,12 +686,14 @@ fn endianness_transcript() -> String {
     );
     let _ = writeln!(
         out,
-        "  read big-endian as u32 (Python's \"!I\", network order): {be_u32}\n    -> {too_large}"
+        "  read big-endian as u32 (Python's \"!I\", network order): {be_u32}"
     );
+    out.push_str(&wrap(&format!("-> {too_large}"), "    ", "       "));
     let _ = writeln!(
         out,
-        "  read big-endian as i32 (Python's \"!i\"):                {be_i32}\n    -> {negative}"
+        "  read big-endian as i32 (Python's \"!i\"):                {be_i32}"
     );
+    out.push_str(&wrap(&format!("-> {negative}"), "    ", "       "));
     let _ = writeln!(
         out,
         "So a reader that expects network (big-endian) order is usually stopped by the\n\
@@ -684,8 +723,14 @@ pub fn demo_transcript() -> io::Result<String> {
     let _ = writeln!(out, "---------------------------------------------");
     out.push_str(&conversation_transcript()?);
     let _ = writeln!(out);
-    let _ = writeln!(out, "2. Hostile lengths: refused before anything is allocated");
-    let _ = writeln!(out, "--------------------------------------------------------");
+    let _ = writeln!(
+        out,
+        "2. Hostile lengths: refused before anything is allocated"
+    );
+    let _ = writeln!(
+        out,
+        "--------------------------------------------------------"
+    );
     out.push_str(&hostile_transcript()?);
     let _ = writeln!(out);
     let _ = writeln!(out, "3. Endianness: the same 4 bytes, read both ways");
@@ -703,6 +748,7 @@ pub fn demo_transcript() -> io::Result<String> {
          \x20 A hostile client, from a third terminal (the server logs the refusal, keeps serving):\n\
          \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
          s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
+         \x20   prints b'' (the server closed the connection) and the server's terminal says why.\n\
          \x20 The 40 ms stall of two writes: restart the server with --two-writes, then compare\n\
          \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
          \x20 with the server in its normal one-write mode."
@@ -714,12 +760,26 @@ pub fn demo_transcript() -> io::Result<String> {
 mod tests {
     use super::*;
 
-    /// A long reply is previewed by its first three and last two lines.
+    /// A long reply is previewed by its first and last three lines.
     #[test]
     fn preview_shortens_long_replies() {
         let text: String = (1..=10).map(|i| format!("{i}\n")).collect();
-        let shown = preview(text.as_bytes());
-        assert_eq!(shown, "  | 1\n  | 2\n  | 3\n  | ... 5 more lines ...\n  | 9\n  | 10\n");
+        let shown = preview(text.as_bytes(), "  ");
+        assert_eq!(
+            shown,
+            "  1\n  2\n  3\n  ... (4 more lines) ...\n  8\n  9\n  10\n"
+        );
+    }
+
+    /// Long log lines are wrapped at word boundaries under a hanging indent.
+    #[test]
+    fn wrap_keeps_words_whole() {
+        let text = "word ".repeat(30);
+        let wrapped = wrap(&text, "  ", "    ");
+        assert!(wrapped.lines().all(|l| l.len() <= 88), "{wrapped}");
+        assert!(wrapped.starts_with("  word"));
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("    word"));
+        assert_eq!(wrapped.split_whitespace().count(), 30);
     }
 
     /// The endianness section shows both big-endian readings and the guard's refusal of each.
@@ -730,7 +790,10 @@ mod tests {
         assert!(text.contains("3557097472"), "{text}");
         assert!(text.contains("-737869824"), "{text}");
         assert!(text.contains("cannot be negative"), "{text}");
-        assert!(text.contains("over the maximum frame size of 16777216"), "{text}");
+        assert!(
+            text.contains("over the maximum frame size of 16777216"),
+            "{text}"
+        );
     }
 
     /// A reply that differs from the local run is judged broken, with the reply named.
@@ -740,6 +803,8 @@ mod tests {
         let good = vec![b"x".to_vec(), b"y".to_vec()];
         assert_eq!(judge(&cmds, &good, &good, 2), Verdict::Intact);
         let bad = vec![b"x".to_vec(), b"yy".to_vec()];
-        assert!(matches!(judge(&cmds, &bad, &good, 2), Verdict::Broken(w) if w.contains("reply 2")));
+        assert!(
+            matches!(judge(&cmds, &bad, &good, 2), Verdict::Broken(w) if w.contains("reply 2"))
+        );
     }
 }
