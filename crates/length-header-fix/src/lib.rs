@@ -257,7 +257,11 @@ pub fn run_client<B: BufRead, O: Write>(
 fn client_error(e: FrameError, command: &str) -> io::Error {
     let timed_out = matches!(&e, FrameError::Io(io)
         if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
-    let hint = if timed_out {
+    let reset = matches!(&e, FrameError::Io(io)
+        if matches!(io.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted));
+    let hint = if reset {
+        format!("{e}: the server dropped the connection (it may have refused our request; its terminal says why)")
+    } else if timed_out {
         format!(
             "no reply within {} s; is this a stage-4 server? (a stage-2 server sends nothing at \
              all for a command without output)",
