@@ -1,4 +1,93 @@
-//! The tour: every stage's demo in order. (Being written.)
-fn main() {
-    println!("sticky-packets: the tour is being written");
+//! `cargo run`: the tour of all six stages, the story matrix, the costs, and
+//! the network-weather proxy.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sticky_packets::{costs, matrix, tour};
+
+/// Why TCP sticks (粘包) and splits (拆包) messages, and how to fix it, in six
+/// runnable stages.
+///
+/// With no subcommand this runs the tour: every stage's demo in order, each
+/// under a heading, then the story matrix (each TCP stage through each network
+/// weather) and where to read next. Run one stage alone with
+/// `cargo run -p <stage>`.
+#[derive(Parser)]
+#[command(name = "sticky-packets", version, about, long_about)]
+struct Cli {
+    /// Wait for Enter between stages, for a classroom.
+    #[arg(long)]
+    pause: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run each TCP stage (2 to 6) through a fixed set of network weathers
+    /// and print what survived and what broke.
+    Matrix,
+    /// Measure on loopback what each fix costs (meant for `--release`).
+    Costs(costs::CostsArgs),
+    /// A re-chunking TCP proxy between a client and a server on loopback:
+    /// it splits, glues and delays the byte stream on purpose.
+    Weather(common::weather::WeatherArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_tour(cli.pause),
+        Some(Command::Matrix) => {
+            print!("{}", matrix::render(&matrix::run()?));
+            Ok(())
+        }
+        Some(Command::Costs(args)) => {
+            print!("{}", costs::run(&args)?);
+            Ok(())
+        }
+        Some(Command::Weather(args)) => {
+            let weather = args.weather();
+            common::weather::run(args.listen, args.upstream, weather)
+                .context("the weather proxy stopped")
+        }
+    }
+}
+
+fn run_tour(pause: bool) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "sticky-packets: the tour\n")?;
+    for stage in &tour::STAGES {
+        if pause && stage.number > 1 {
+            wait_for_enter(&format!("stage {}", stage.number))?;
+        }
+        write!(out, "{}", tour::heading(stage))?;
+        let transcript =
+            (stage.demo)().with_context(|| format!("the demo of {} failed", stage.crate_name))?;
+        writeln!(out, "{transcript}")?;
+        out.flush()?;
+    }
+    if pause {
+        wait_for_enter("the story matrix")?;
+    }
+    write!(out, "{}", matrix::heading())?;
+    write!(out, "{}", matrix::render(&matrix::run()?))?;
+    writeln!(out)?;
+    write!(out, "{}", tour::epilogue())?;
+    Ok(())
+}
+
+/// Waits for Enter on a terminal; piped input is read the same way, so a
+/// scripted run can feed it newlines.
+fn wait_for_enter(next: &str) -> anyhow::Result<()> {
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        eprint!("-- press Enter for {next} --");
+        io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(())
 }

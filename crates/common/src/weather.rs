@@ -109,7 +109,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -540,6 +540,8 @@ struct Shared {
     upstream: SocketAddr,
     weather: Weather,
     observer: Option<Observer>,
+    /// In-process lockstep: the readers' counters, client side first.
+    gates: Option<Gates>,
     /// Print connection errors even without `--verbose` (the command line
     /// wants them; a test's proxy stays quiet unless asked).
     report_errors: bool,
@@ -555,6 +557,7 @@ impl Shared {
             upstream,
             weather,
             observer,
+            gates: None,
             report_errors: cli,
             stopping: AtomicBool::new(false),
             active: AtomicUsize::new(0),
@@ -641,6 +644,31 @@ impl WeatherProxy {
             Some(Box::new(observer)),
             false,
         ))
+    }
+
+    /// Like [`WeatherProxy::spawn_observed`], in exact lockstep with readers
+    /// in the same process: after every piece the proxy waits until the
+    /// receiving end's [`ReadCounter`] has counted every byte delivered so
+    /// far. `client_reads` counts what the client reads (the way back),
+    /// `server_reads` what the server reads. Cheaper and more exact than
+    /// [`Weather::lockstep`], which has to watch the kernel's tables; for
+    /// tests and the story matrix, where both ends are in this process.
+    pub fn spawn_gated<F>(
+        upstream: SocketAddr,
+        weather: Weather,
+        client_reads: ReadCounter,
+        server_reads: ReadCounter,
+        observer: F,
+    ) -> io::Result<WeatherProxy>
+    where
+        F: Fn(&Delivery, &[u8]) + Send + Sync + 'static,
+    {
+        let mut shared = Shared::new(upstream, weather, Some(Box::new(observer)), false);
+        shared.gates = Some(Gates {
+            client: client_reads,
+            server: server_reads,
+        });
+        Self::start(shared)
     }
 
     fn start(shared: Shared) -> io::Result<WeatherProxy> {
@@ -903,9 +931,6 @@ fn pump(
             }
             let bytes = &data[start..start + piece.len];
             dst.write_all(bytes)?;
-            if weather.lockstep {
-                wait_until_read(dst, shared);
-            }
             let delivery = Delivery {
                 connection: id,
                 direction,
@@ -916,8 +941,20 @@ fn pump(
             if weather.verbose {
                 eprintln!("weather: {}", describe_delivery(&delivery, bytes));
             }
+            // The observer hears of a piece as soon as it is written, before
+            // the reader can act on it: whatever the reader does in answer,
+            // the record of what it read is already there.
             if let Some(observer) = &shared.observer {
                 observer(&delivery, bytes);
+            }
+            if let Some(gates) = &shared.gates {
+                let reader = match direction {
+                    Direction::ClientToUpstream => &gates.server,
+                    Direction::UpstreamToClient => &gates.client,
+                };
+                reader.wait_for(offset + piece.len as u64, shared);
+            } else if weather.lockstep {
+                wait_until_read(dst, shared);
             }
             start += piece.len;
             offset += piece.len as u64;
@@ -925,6 +962,99 @@ fn pump(
         chunk += 1;
     }
     Ok(())
+}
+
+/// The readers an in-process lockstep waits for.
+struct Gates {
+    client: ReadCounter,
+    server: ReadCounter,
+}
+
+/// Counts the bytes one end of a connection has read, so that a proxy in
+/// the same process ([`WeatherProxy::spawn_gated`]) can deliver its next
+/// piece only once the previous one was read. Cloning shares the count.
+#[derive(Clone, Debug, Default)]
+pub struct ReadCounter {
+    inner: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl ReadCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wraps a stream so that its reads are counted here.
+    pub fn wrap<S>(&self, inner: S) -> Counted<S> {
+        Counted {
+            inner,
+            counter: self.clone(),
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn total(&self) -> u64 {
+        *self.inner.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, n: usize) {
+        let (count, changed) = &*self.inner;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) += n as u64;
+        changed.notify_all();
+    }
+
+    /// Waits until `total` bytes have been read, the proxy stops, or the
+    /// reader has not read for [`LOCKSTEP_PATIENCE`].
+    fn wait_for(&self, total: u64, shared: &Shared) {
+        let (count, changed) = &*self.inner;
+        let deadline = Instant::now() + LOCKSTEP_PATIENCE;
+        let mut read = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *read < total && !shared.stopping() {
+            let now = Instant::now();
+            if now >= deadline {
+                shared.note("lockstep: the reader did not read for 3 s; delivering anyway");
+                return;
+            }
+            // Wake up now and then to notice a proxy that is stopping.
+            let wait = (deadline - now).min(Duration::from_millis(20));
+            read = match changed.wait_timeout(read, wait) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+/// A stream whose reads are counted by a [`ReadCounter`]; writes pass through.
+#[derive(Debug)]
+pub struct Counted<S> {
+    inner: S,
+    counter: ReadCounter,
+}
+
+impl<S> Counted<S> {
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Read> Read for Counted<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.add(n);
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Counted<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The longest lockstep waits for a reader before it delivers anyway: a

@@ -1,0 +1,543 @@
+//! The story matrix: each TCP stage through each network weather.
+//!
+//! Every cell is a real conversation: the stage's own server on
+//! `127.0.0.1:0`, the weather proxy in front of it (except in the first
+//! column), and the stage's own client, with the same fixed script every
+//! time. A cell says ✓ when every message arrived intact and in order, and
+//! otherwise ✗ with the first thing that went wrong.
+//!
+//! Why the cells are the same on every run: the proxy runs in *lockstep*
+//! ([`Weather::with_lockstep`]): it delivers a piece only once the receiving
+//! program has read the previous one, so every piece it cuts is exactly one
+//! read on the other side, however busy the machine. What a naive reader got
+//! is then known, and the words can name it ("the server ran `seq`"). Two
+//! cells still rest on timing, on purpose and with a wide margin: the
+//! coalescing column glues stage 3's length and output only because its
+//! 200 ms window is longer than the stage's 100 ms pause, and the first
+//! column lets stage 3's pause work as it does on a quiet loopback.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::demo::Verdict;
+use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
+use common::{spawn_loopback, LoopbackServer, ShellLimits};
+
+/// A column of the matrix: a network weather, or none at all.
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// The column's heading.
+    pub name: &'static str,
+    /// The weather between client and server; `None` is a direct connection.
+    pub weather: Option<Weather>,
+}
+
+/// The fixed set of weathers, in the order the table shows them.
+pub fn columns() -> Vec<Column> {
+    let lockstep = |w: Weather| Some(w.with_lockstep());
+    vec![
+        Column {
+            name: "no proxy",
+            weather: None,
+        },
+        Column {
+            name: "split 1",
+            weather: lockstep(Weather::split(1)),
+        },
+        Column {
+            name: "sizes 3,7",
+            weather: lockstep(Weather::sizes(&[3, 7])),
+        },
+        Column {
+            name: "coalesce 200ms",
+            weather: lockstep(Weather::coalesce(Duration::from_millis(200))),
+        },
+        Column {
+            name: "seed 7",
+            weather: lockstep(Weather::seeded(7)),
+        },
+        Column {
+            name: "seed 42",
+            weather: lockstep(Weather::seeded(42)),
+        },
+    ]
+}
+
+/// One row: a stage and its verdict under every column's weather.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The stage's crate name.
+    pub stage: &'static str,
+    /// One verdict per column, in [`columns`] order.
+    pub cells: Vec<Verdict>,
+}
+
+type Trial = fn(&Column) -> io::Result<Verdict>;
+
+/// The TCP stages, in story order, with the trial that puts each through a
+/// column's weather.
+const STAGES: [(&str, Trial); 5] = [
+    ("naive-exec-sticky", naive_exec_trial),
+    ("sleep-fix", sleep_fix_trial),
+    ("length-header-fix", length_header_trial),
+    ("ack-handshake", ack_handshake_trial),
+    ("md5-upload", md5_upload_trial),
+];
+
+/// The commands every remote-execution stage runs in the matrix: one reply
+/// longer than a 1,024-byte read, then a short one.
+const COMMANDS: [&str; 2] = ["seq 1 400", "echo hi"];
+
+/// How long a matrix client waits for a reply before it calls it lost.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs every cell, all at once: each has its own server and proxy, and
+/// lockstep keeps them from depending on each other's timing (most of a
+/// cell's time is the coalescing window, spent waiting).
+pub fn run() -> io::Result<Vec<Row>> {
+    let columns = columns();
+    let results = thread::scope(|scope| {
+        let handles: Vec<Vec<_>> = STAGES
+            .iter()
+            .map(|(_, trial)| {
+                columns
+                    .iter()
+                    .map(|column| scope.spawn(move || trial(column)))
+                    .collect()
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(io::Error::other("a matrix cell panicked")))
+                    })
+                    .collect::<io::Result<Vec<Verdict>>>()
+            })
+            .collect::<io::Result<Vec<Vec<Verdict>>>>()
+    })?;
+    Ok(STAGES
+        .iter()
+        .zip(results)
+        .map(|((stage, _), cells)| Row { stage, cells })
+        .collect())
+}
+
+/// The heading the tour prints above the matrix.
+pub fn heading() -> String {
+    let title = "The story matrix: each TCP stage through each network weather";
+    format!(
+        "{}\n{title}\n{}\n",
+        "=".repeat(title.len()),
+        "=".repeat(title.len())
+    )
+}
+
+/// The table, with a legend that says how to reproduce any cell by hand.
+pub fn render(rows: &[Row]) -> String {
+    let columns = columns();
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["stage".to_string()];
+    header.extend(columns.iter().map(|c| c.name.to_string()));
+    table.push(header);
+    for row in rows {
+        let mut line = vec![row.stage.to_string()];
+        line.extend(row.cells.iter().map(|cell| match cell {
+            Verdict::Intact => "✓".to_string(),
+            Verdict::Broken(why) => format!("✗ {why}"),
+        }));
+        table.push(line);
+    }
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    out.push_str(
+        "✓ every message arrived intact and in order; ✗ the first thing that went wrong\n\n",
+    );
+    for (n, line) in table.iter().enumerate() {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &w)| format!("{cell:<w$}", w = w))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join(" | ").trim_end());
+        if n == 0 {
+            let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+            let _ = writeln!(out, "{}", rule.join("-+-"));
+        }
+    }
+    out.push_str(
+        "\nScript: `seq 1 400` then `echo hi` (stages 2-4); two small files (stages 5-6).\n\
+         Reproduce a cell in three terminals (stages 2-4 listen on 8008, stages 5-6 on 8080):\n  \
+         1. cargo run -p <stage> -- server\n  \
+         2. cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 <flags> --lockstep --verbose\n  \
+         3. printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
+         Flags per column:",
+    );
+    for column in &columns {
+        let flags = match &column.weather {
+            None => "no proxy: the client talks to the server directly".to_string(),
+            Some(w) => w.describe(),
+        };
+        let _ = write!(out, "\n  {:<14}  {flags}", column.name);
+    }
+    out.push('\n');
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The network of one cell
+// ---------------------------------------------------------------------------
+
+/// One piece the proxy delivered.
+struct Delivered {
+    direction: Direction,
+    offset: u64,
+    bytes: Vec<u8>,
+}
+
+/// Where a cell's client connects, and what the proxy (if any) delivered.
+struct Route {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<Delivered>>>,
+    client_reads: ReadCounter,
+    _proxy: Option<WeatherProxy>,
+}
+
+/// Starts one cell's network: the stage's server (`serve`, given the one
+/// connection it will get, its reads counted) and, for a weather column, a
+/// proxy in exact lockstep with both ends' reads.
+fn cell<T, F>(column: &Column, serve: F) -> io::Result<(Route, LoopbackServer<T>)>
+where
+    F: FnOnce(Counted<TcpStream>) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let server_reads = ReadCounter::new();
+    let counter = server_reads.clone();
+    let server = spawn_loopback(move |listener| {
+        let (stream, _) = listener.accept()?;
+        stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        serve(counter.wrap(stream))
+    })?;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let client_reads = ReadCounter::new();
+    let Some(weather) = column.weather.clone() else {
+        let route = Route {
+            addr: server.addr(),
+            log,
+            client_reads,
+            _proxy: None,
+        };
+        return Ok((route, server));
+    };
+    let sink = Arc::clone(&log);
+    let proxy = WeatherProxy::spawn_gated(
+        server.addr(),
+        weather,
+        client_reads.clone(),
+        server_reads,
+        move |delivery, bytes| {
+            if let Ok(mut log) = sink.lock() {
+                log.push(Delivered {
+                    direction: delivery.direction,
+                    offset: delivery.offset,
+                    bytes: bytes.to_vec(),
+                });
+            }
+        },
+    )?;
+    let route = Route {
+        addr: proxy.addr(),
+        log,
+        client_reads,
+        _proxy: Some(proxy),
+    };
+    Ok((route, server))
+}
+
+impl Route {
+    fn connect(&self) -> io::Result<Counted<TcpStream>> {
+        let stream = TcpStream::connect(self.addr)?;
+        stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
+        // The clients' own small writes should leave at once, as in the
+        // stages' two-terminal clients; Nagle is not what this table is about.
+        stream.set_nodelay(true)?;
+        Ok(self.client_reads.wrap(stream))
+    }
+
+    /// The piece that started at stream `offset` in `direction`: under
+    /// lockstep, exactly what one read of the receiver returned there.
+    fn piece_at(&self, direction: Direction, offset: usize) -> Option<Vec<u8>> {
+        let log = self.log.lock().ok()?;
+        log.iter()
+            .find(|d| d.direction == direction && d.offset == offset as u64)
+            .map(|d| d.bytes.clone())
+    }
+
+    /// When the message of `len` bytes at `offset` reached the server cut,
+    /// the part a one-read server took for the whole message.
+    fn cut_request(&self, offset: usize, len: usize) -> Option<Vec<u8>> {
+        self.piece_at(Direction::ClientToUpstream, offset)
+            .filter(|piece| piece.len() < len)
+    }
+}
+
+/// Bytes as a short quoted string for a cell.
+fn quote(bytes: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(bytes).escape_default().collect();
+    if text.chars().count() > 12 {
+        format!("`{}...`", text.chars().take(10).collect::<String>())
+    } else {
+        format!("`{text}`")
+    }
+}
+
+fn expected_outputs() -> io::Result<Vec<Vec<u8>>> {
+    COMMANDS
+        .iter()
+        .map(|c| common::run_shell(c, ShellLimits::default()).map(|o| o.reply()))
+        .collect()
+}
+
+fn broken(words: impl Into<String>) -> io::Result<Verdict> {
+    Ok(Verdict::Broken(words.into()))
+}
+
+// ---------------------------------------------------------------------------
+// The trials
+// ---------------------------------------------------------------------------
+
+/// Stage 2: one read is one command, one read is one reply.
+fn naive_exec_trial(column: &Column) -> io::Result<Verdict> {
+    let expected = expected_outputs()?;
+    let (route, _server) = cell(column, |stream| {
+        naive_exec_sticky::handle_connection(stream, &naive_exec_sticky::ServerConfig::default())
+    })?;
+    let mut client = route.connect()?;
+    let mut sent = 0;
+    let mut cut_at: Option<(usize, usize)> = None;
+    for (i, command) in COMMANDS.iter().enumerate() {
+        naive_exec_sticky::send_command(&mut client, command)?;
+        let reply = naive_exec_sticky::recv_reply(&mut client)?;
+        if let Some(got) = route.cut_request(sent, command.len()) {
+            return broken(format!("command {} cut: ran {}", i + 1, quote(&got)));
+        }
+        sent += command.len();
+        let Some(reply) = reply else {
+            return broken(format!("reply {} never came", i + 1));
+        };
+        if let Some((previous, n)) = cut_at {
+            // The reply before was cut: does this one start with its rest?
+            let rest = &expected[previous][n..];
+            if !reply.is_empty() && rest.starts_with(&reply[..reply.len().min(rest.len())]) {
+                return broken(format!(
+                    "reply {} shows reply {}'s tail",
+                    i + 1,
+                    previous + 1
+                ));
+            }
+            return broken(format!("reply {} cut at {n} bytes", previous + 1));
+        }
+        if reply == expected[i] {
+            continue;
+        }
+        if expected[i].starts_with(&reply) {
+            cut_at = Some((i, reply.len()));
+            continue;
+        }
+        return broken(format!("reply {} wrong", i + 1));
+    }
+    if let Some((previous, n)) = cut_at {
+        return broken(format!("reply {} cut at {n} bytes", previous + 1));
+    }
+    Ok(Verdict::Intact)
+}
+
+/// Stage 3: the length's digits with one read, a pause, then the output.
+fn sleep_fix_trial(column: &Column) -> io::Result<Verdict> {
+    let expected = expected_outputs()?;
+    let (route, _server) = cell(column, |stream| {
+        sleep_fix::serve_connection(stream, &sleep_fix::ServerConfig::default())
+    })?;
+    let mut client = route.connect()?;
+    let (mut sent, mut received) = (0, 0);
+    for (i, command) in COMMANDS.iter().enumerate() {
+        sleep_fix::send_command(&mut client, command)?;
+        let reply = sleep_fix::recv_reply(&mut client);
+        if let Some(got) = route.cut_request(sent, command.len()) {
+            return broken(format!("command {} cut: ran {}", i + 1, quote(&got)));
+        }
+        sent += command.len();
+        let digits = expected[i].len().to_string();
+        match reply {
+            Ok(reply) if reply == expected[i] => {
+                received += digits.len() + reply.len();
+            }
+            Ok(_) => {
+                // A length that parsed but was wrong: the one read for the
+                // digits got only some of them.
+                let first = route.piece_at(Direction::UpstreamToClient, received);
+                return match first {
+                    Some(piece) if digits.as_bytes().starts_with(&piece) => {
+                        broken(format!("length cut: read {} of `{digits}`", quote(&piece)))
+                    }
+                    _ => broken(format!("reply {} wrong", i + 1)),
+                };
+            }
+            Err(sleep_fix::ReplyError::BadLength { received: got }) => {
+                return if got.starts_with(digits.as_bytes()) && got.len() > digits.len() {
+                    broken("length glued to output")
+                } else {
+                    broken("length did not parse")
+                };
+            }
+            Err(sleep_fix::ReplyError::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return broken(format!("reply {} never came", i + 1));
+            }
+            Err(_) => return broken(format!("reply {} cut short", i + 1)),
+        }
+    }
+    Ok(Verdict::Intact)
+}
+
+/// Stage 4: a 4-byte length header on every message, both ways.
+fn length_header_trial(column: &Column) -> io::Result<Verdict> {
+    let expected = expected_outputs()?;
+    let (route, _server) = cell(column, |mut stream| {
+        length_header_fix::serve_connection(
+            &mut stream,
+            &length_header_fix::ServerConfig::default(),
+        )
+        .map_err(io::Error::from)
+    })?;
+    let mut client = route.connect()?;
+    for (i, command) in COMMANDS.iter().enumerate() {
+        length_header_fix::send_command(&mut client, command)?;
+        match length_header_fix::recv_reply(&mut client, length_header_fix::DEFAULT_MAX_FRAME) {
+            Ok(reply) if reply == expected[i] => {}
+            Ok(_) => return broken(format!("reply {} wrong", i + 1)),
+            Err(e) => return broken(format!("reply {}: {e}", i + 1)),
+        }
+    }
+    Ok(Verdict::Intact)
+}
+
+/// The files the upload stages send: small, fixed, one of them binary.
+fn upload_files() -> [(&'static str, Vec<u8>); 2] {
+    [
+        (
+            "notes.txt",
+            b"sticky packets, told in six stages\n".repeat(3),
+        ),
+        ("table.bin", (0..=255u8).rev().chain(0..=43).collect()),
+    ]
+}
+
+/// The uploaded files as the server saved them, compared with the originals.
+fn check_saved(dir: &Path) -> io::Result<Verdict> {
+    for (i, (name, data)) in upload_files().iter().enumerate() {
+        match fs::read(dir.join(name)) {
+            Ok(saved) if &saved == data => {}
+            Ok(_) => return broken(format!("file {} saved wrong", i + 1)),
+            Err(_) => return broken(format!("file {} not saved", i + 1)),
+        }
+    }
+    Ok(Verdict::Intact)
+}
+
+/// Stage 5: JSON file info in one read, `200`, then exactly the bytes.
+fn ack_handshake_trial(column: &Column) -> io::Result<Verdict> {
+    let dir = tempfile::tempdir()?;
+    let config = ack_handshake::ServerConfig {
+        dir: dir.path().to_path_buf(),
+        ..ack_handshake::ServerConfig::default()
+    };
+    let (route, server) = cell(column, move |stream| {
+        // A refused info is the lesson, not a failure of the trial.
+        let _ = ack_handshake::handle_connection(stream, &config);
+        Ok(())
+    })?;
+    let mut client = route.connect()?;
+    let mut sent = 0;
+    for (i, (name, data)) in upload_files().iter().enumerate() {
+        let info_len = ack_handshake::FileInfo::put(*name, data.len() as u64)
+            .to_json()
+            .len();
+        let result = ack_handshake::upload(&mut client, name, &data[..], data.len() as u64);
+        if let Some(got) = route.cut_request(sent, info_len) {
+            return broken(format!("JSON cut: read {} of {info_len} B", got.len()));
+        }
+        if let Err(e) = result {
+            return broken(format!("file {}: {}", i + 1, first_words(&e.to_string())));
+        }
+        sent += info_len + data.len();
+    }
+    let _ = client.get_ref().shutdown(Shutdown::Write);
+    drain(&mut client);
+    server.join()?;
+    check_saved(dir.path())
+}
+
+/// Stage 6: length-prefixed file info, the bytes, and an MD5 check.
+fn md5_upload_trial(column: &Column) -> io::Result<Verdict> {
+    let dir = tempfile::tempdir()?;
+    let mut config = md5_upload::ServerConfig::new(dir.path());
+    config.log = md5_upload::ServerLog::quiet();
+    config.idle_timeout = REPLY_TIMEOUT;
+    let (route, server) = cell(column, move |mut stream| {
+        Ok(md5_upload::handle_connection(
+            &mut stream,
+            &config,
+            "matrix",
+        ))
+    })?;
+    let mut client = route.connect()?;
+    for (i, (name, data)) in upload_files().iter().enumerate() {
+        match md5_upload::upload(&mut client, name, &data[..], data.len() as u64) {
+            Ok(receipt) if receipt.verdict == md5_upload::Verdict::Verified => {}
+            Ok(receipt) => return broken(format!("file {}: {}", i + 1, receipt.verdict)),
+            Err(e) => return broken(format!("file {}: {}", i + 1, first_words(&e.to_string()))),
+        }
+    }
+    let _ = client.get_ref().shutdown(Shutdown::Write);
+    drain(&mut client);
+    server.join()?;
+    check_saved(dir.path())
+}
+
+/// Reads until the server closes, so it has finished before the files are
+/// checked.
+fn drain(stream: &mut Counted<TcpStream>) {
+    let mut buf = [0u8; 1024];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+    let _ = stream.flush();
+}
+
+/// The first few words of an error, short enough for a cell.
+fn first_words(text: &str) -> String {
+    text.split_whitespace()
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
