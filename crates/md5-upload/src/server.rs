@@ -10,7 +10,7 @@
 //! and after a bad header the server cannot know where the next message
 //! would start. Nothing is ever written under a file's name before `203`.
 
-use crate::hashing::{to_hex, HashPipeline, CHUNK_SIZE, PIPELINE_DEPTH};
+use crate::hashing::{to_hex, HashPipeline, PIPELINE_DEPTH, SERVER_CHUNK_SIZE};
 use crate::wire::{self, read_token, TokenError, DIGEST_HEX_LEN};
 use ack_handshake::{FileInfo, IncomingFile, InfoError};
 use length_header_fix::{read_frame, FrameError};
@@ -113,7 +113,8 @@ pub struct ServerConfig {
     pub max_file_size: u64,
     /// Largest file info JSON accepted, in bytes (the length header's cap).
     pub max_info_len: usize,
-    /// Bytes received and hashed per step (see [`crate::hashing`]).
+    /// Bytes received and hashed per step (see [`crate::hashing`]); memory
+    /// per upload in progress is three times this.
     pub chunk_size: usize,
     /// Where log lines go.
     pub log: ServerLog,
@@ -129,7 +130,7 @@ impl ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             max_info_len: DEFAULT_MAX_INFO_LEN,
-            chunk_size: CHUNK_SIZE,
+            chunk_size: SERVER_CHUNK_SIZE,
             log: ServerLog::stderr(),
         }
     }
@@ -375,7 +376,8 @@ impl fmt::Display for Refusal {
         match self {
             Refusal::Header(FrameError::Io(e)) if wire::is_timeout(e) => write!(
                 f,
-                "the client sent nothing for longer than the idle timeout; {NOTHING}"
+                "no bytes from the client for longer than the idle timeout while waiting \
+                 for a file info header; {NOTHING}"
             ),
             Refusal::Header(e) => write!(
                 f,
