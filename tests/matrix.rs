@@ -1,0 +1,31 @@
+//! The story matrix, pinned: which stage survives which network weather.
+
+use common::demo::Verdict;
+use sticky_packets::matrix;
+
+/// The whole table is the same on every run, and reads as the story: stages 4 and 6 survive everything.
+#[test]
+fn story_matrix() {
+    let rows = matrix::run().unwrap();
+    let by_stage = |name: &str| {
+        rows.iter()
+            .find(|r| r.stage == name)
+            .unwrap_or_else(|| panic!("no row for {name}"))
+    };
+    for fixed in ["length-header-fix", "md5-upload"] {
+        assert!(
+            by_stage(fixed).cells.iter().all(Verdict::is_intact),
+            "{fixed} must survive every weather: {:?}",
+            by_stage(fixed).cells
+        );
+    }
+    // The naive stage breaks even on a quiet loopback; the sleep and the
+    // handshake survive there and break once the stream is cut.
+    assert!(!by_stage("naive-exec-sticky").cells[0].is_intact());
+    for lucky in ["sleep-fix", "ack-handshake"] {
+        let row = by_stage(lucky);
+        assert!(row.cells[0].is_intact(), "{lucky}: {:?}", row.cells);
+        assert!(!row.cells[1].is_intact(), "{lucky}: {:?}", row.cells);
+    }
+    insta::assert_snapshot!("matrix", matrix::render(&rows));
+}

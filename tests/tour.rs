@@ -1,0 +1,124 @@
+//! `cargo run` at the root: the tour, the matrix and the weather command line.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
+
+/// The tour prints every stage under its heading, then the matrix and where to read next, and exits 0.
+#[test]
+fn tour_runs_every_stage_in_order() {
+    let out = Command::new(BIN).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut last = 0;
+    for stage in &sticky_packets::tour::STAGES {
+        let heading = format!("Stage {} of 6: {}", stage.number, stage.crate_name);
+        let at = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no heading {heading}"));
+        assert!(at > last, "{heading} is out of order");
+        last = at;
+    }
+    let matrix = text.find("The story matrix").unwrap();
+    assert!(matrix > last);
+    assert!(text[matrix..].contains("Where to read next"));
+    assert!(text.contains("docs/zh-CN/README.md"));
+}
+
+/// With --pause the tour waits for a line between stages; piped newlines carry it through.
+#[test]
+fn tour_pauses_for_enter() {
+    let mut child = Command::new(BIN)
+        .arg("--pause")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Five pauses between six stages, and one before the matrix.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\n\n\n\n\n\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
+}
+
+/// Every chapter the tour points at exists.
+#[test]
+fn tour_points_at_real_chapters() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for stage in &sticky_packets::tour::STAGES {
+        assert!(root.join(stage.chapter).is_file(), "{}", stage.chapter);
+    }
+}
+
+/// `weather` on the command line forwards a conversation intact, cut into 1-byte pieces.
+#[test]
+fn weather_command_line_forwards_every_byte() {
+    let upstream = common::spawn_loopback(|listener| {
+        let (mut conn, _) = listener.accept()?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut all = Vec::new();
+        conn.read_to_end(&mut all)?;
+        conn.write_all(&all)?;
+        Ok(all)
+    })
+    .unwrap();
+    let mut proxy = Command::new(BIN)
+        .args(["weather", "--listen", "127.0.0.1:0", "--upstream"])
+        .arg(upstream.addr().to_string())
+        .args(["--split", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(proxy.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    let mut client = TcpStream::connect(&addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let message: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    client.write_all(&message).unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    client.read_to_end(&mut back).unwrap();
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert_eq!(upstream.join().unwrap(), message);
+    assert_eq!(back, message);
+}
+
+/// A non-loopback address is refused with a message that says how to fix it.
+#[test]
+fn weather_refuses_to_leave_loopback() {
+    let out = Command::new(BIN)
+        .args([
+            "weather",
+            "--listen",
+            "0.0.0.0:0",
+            "--upstream",
+            "127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback"), "{err}");
+}
