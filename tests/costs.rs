@@ -1,0 +1,35 @@
+//! `costs` measures every figure it promises (the figures themselves are
+//! benchmarks, reported in the README, never asserted here).
+
+use sticky_packets::costs::{run, CostsArgs};
+
+/// A tiny run produces the whole table: one row per measured cost, with the CPU count in its heading.
+#[test]
+fn costs_table_has_every_row() {
+    let args = CostsArgs {
+        runs: 1,
+        replies: 10,
+        upload_mib: 1,
+    };
+    let table = run(&args).unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert!(table.contains(&format!("({cpus} CPUs")), "{table}");
+    for row in [
+        "naive-exec-sticky",
+        "100 ms pause",
+        "header + body in one write",
+        "two writes",
+        "frames per second",
+        "one round trip each",
+        "upload of a 1 MiB file",
+        "the bound",
+    ] {
+        assert!(table.contains(row), "no row {row:?} in\n{table}");
+    }
+    // Every figure is a positive number.
+    for line in table.lines().skip(4) {
+        let figure = line.rsplit('|').nth(1).unwrap().trim();
+        let number: f64 = figure.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(number > 0.0, "{line}");
+    }
+}
