@@ -429,6 +429,15 @@ fn resolve_source(root: &Path, spec: &str) -> Result<String, String> {
             snapshot_body(&text).map_err(|e| format!("`{path}`: {e}"))
         }
         None => Ok(normalise(&text)),
+        Some(item) if path.ends_with(".snap") => {
+            let body = snapshot_body(&text).map_err(|e| format!("`{path}`: {e}"))?;
+            let Some(stage) = item.strip_prefix("row ") else {
+                return Err(format!(
+                    "`{path}#{item}`: a snapshot is quoted whole, or one table row as `#row NAME`"
+                ));
+            };
+            table_row(&body, stage.trim()).map_err(|e| format!("`{path}`: {e}"))
+        }
         Some(item) => {
             if !path.ends_with(".rs") {
                 return Err(format!(
@@ -444,6 +453,22 @@ fn resolve_source(root: &Path, spec: &str) -> Result<String, String> {
             extract_item(&text, kind, name.trim()).map_err(|e| format!("`{path}`: {e}"))
         }
     }
+}
+
+/// One row of a table in a snapshot (the story matrix), under the table's
+/// heading and rule lines, so a chapter can quote its own stage's row.
+fn table_row(body: &str, name: &str) -> Result<String, String> {
+    let lines: Vec<&str> = body.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.contains(" | ") && !l.starts_with(name))
+        .ok_or("no table (a line with ` | `) in it")?;
+    let rule = lines.get(header + 1).ok_or("a table without a rule line")?;
+    let row = lines
+        .iter()
+        .find(|l| l.split(" | ").next().map(str::trim) == Some(name))
+        .ok_or_else(|| format!("no table row named `{name}`"))?;
+    Ok(normalise(&[lines[header], rule, row].join("\n")))
 }
 
 // ---------------------------------------------------------------------------
@@ -904,6 +929,17 @@ impl Thing {
             extract_item(RUST, "fn", "method").unwrap(),
             "/// A method.\npub fn method<'a>(&'a self) -> &'a str {\n    \"x\"\n}"
         );
+    }
+
+    /// A table row is quoted under its heading and rule lines.
+    #[test]
+    fn table_rows_are_quoted_with_their_heading() {
+        let body = "intro\n\nstage | a | b\n------+---+---\nx     | ✓ | ✗ no\nyz    | ✓ | ✓\n";
+        assert_eq!(
+            table_row(body, "x").unwrap(),
+            "stage | a | b\n------+---+---\nx     | ✓ | ✗ no"
+        );
+        assert!(table_row(body, "q").is_err());
     }
 
     /// Names match whole words only, and a missing item or kind is an error.
