@@ -37,6 +37,10 @@
 //!   the server's log.
 //! - MD5 detects accidental damage, not an attacker: anyone who can change
 //!   the bytes can change the digest too. Use TLS for that.
+//! - The idle timeout applies to each read: a client that trickles one byte
+//!   per timeout keeps its connection. The connection limit caps what such
+//!   clients can hold; memory stays bounded either way (three buffers of
+//!   128 KiB per upload in progress, whatever the file size).
 //!
 //! # Layout
 //!
