@@ -88,7 +88,7 @@ fn seq_output(n: usize) -> String {
 /// The two-terminal version with a pause: a piped client gets both replies whole, and no prompt.
 #[test]
 fn piped_client_gets_whole_replies() {
-    let server = start_server(&["--pause-ms", "50"]);
+    let server = start_server(&["--pause-ms", "300"]);
     let out = run_client(server.addr, "seq 1 400\necho hi\nexit\necho never\n");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -102,7 +102,7 @@ fn piped_client_gets_whole_replies() {
 /// An empty line is not sent, and the client says why; the conversation goes on.
 #[test]
 fn empty_line_is_not_sent() {
-    let server = start_server(&["--pause-ms", "50"]);
+    let server = start_server(&["--pause-ms", "300"]);
     let out = run_client(server.addr, "\n   \necho hi\n");
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hi\n");
