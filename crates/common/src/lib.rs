@@ -20,6 +20,8 @@
 //! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
 //!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
+//! - [`process`]: running a stage's server and client binaries from a test, as a
+//!   student does in two terminals, with every wait bounded.
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
 #![forbid(unsafe_code)]
@@ -27,6 +29,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod process;
 pub mod server;
 pub mod shell;
 pub mod sync;

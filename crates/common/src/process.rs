@@ -1,0 +1,183 @@
+//! Running a stage's binaries the way a student does in two terminals, from
+//! a test: a server process started on `127.0.0.1:0` whose `listening on
+//! ADDR` line says where it is, and a client process fed a script on
+//! standard input.
+//!
+//! Every wait is bounded, so a test whose program hangs fails with a message
+//! instead of hanging the suite, and a server process is killed when its
+//! [`ServerProcess`] is dropped, however the test ends.
+
+use std::ffi::OsStr;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for a program that should answer at once.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A server binary running in the background.
+pub struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+    log: Receiver<String>,
+}
+
+impl ServerProcess {
+    /// Starts `bin` with `args` (which should include `--addr 127.0.0.1:0`)
+    /// and waits for its first standard-error line, `listening on ADDR`.
+    /// The rest of its standard error stays readable with
+    /// [`ServerProcess::wait_log`].
+    pub fn start<I, S>(bin: &str, args: I) -> io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let Some(stderr) = child.stderr.take() else {
+            let _ = child.kill();
+            return Err(io::Error::other(
+                "the server's standard error is not a pipe",
+            ));
+        };
+        let (tx, log) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+        };
+        let first = server.log.recv_timeout(PATIENCE).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{bin} printed nothing on standard error within {PATIENCE:?}"),
+            )
+        })?;
+        server.addr = first
+            .strip_prefix("listening on ")
+            .and_then(|a| a.trim().parse().ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{bin}'s first line should be `listening on ADDR`, it was {first:?}"),
+                )
+            })?;
+        Ok(server)
+    }
+
+    /// The address the server really listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for a line of the server's standard error that contains
+    /// `needle`, and returns it; skips the lines before it.
+    pub fn wait_log(&self, needle: &str) -> io::Result<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Ok(line),
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the server logged no line with {needle:?} within {PATIENCE:?}"),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Every line the server has logged so far and not yet been read.
+    pub fn drain_log(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `bin` with `args`, feeds `input` to its standard input and closes
+/// it, and returns what it printed; fails instead of waiting past
+/// [`PATIENCE`].
+pub fn run_with_input<I, S>(bin: &str, args: I, input: &[u8]) -> io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_in(bin, args, input, None)
+}
+
+/// [`run_with_input`] in the working directory `dir` (upload clients name
+/// files relative to it).
+pub fn run_with_input_in<I, S>(
+    bin: &str,
+    args: I,
+    input: &[u8],
+    dir: &std::path::Path,
+) -> io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_in(bin, args, input, Some(dir))
+}
+
+fn run_in<I, S>(
+    bin: &str,
+    args: I,
+    input: &[u8],
+    dir: Option<&std::path::Path>,
+) -> io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(bin);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A client that exits early (on `exit`) closes its end: not an error.
+        match stdin.write_all(input) {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e),
+            _ => {}
+        }
+    }
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(PATIENCE).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{bin} (pid {pid}) did not finish within {PATIENCE:?}"),
+        )
+    })?
+}
