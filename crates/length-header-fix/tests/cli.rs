@@ -1,83 +1,34 @@
 //! The binary: demo, server and client, with piped standard input.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use common::process::{run_with_input, ServerProcess};
+use std::net::SocketAddr;
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_length-header-fix");
 
 /// A server binary on 127.0.0.1:0, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
+fn start_server(extra: &[&str]) -> ServerProcess {
+    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(extra);
+    ServerProcess::start(BIN, args).unwrap()
 }
 
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["server", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Keeps draining stderr after the first line, so the server never
-        // blocks on a full pipe.
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first stderr line: {first}"))
-            .to_string();
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run_client(addr: &str, input: &str) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(["client", "--addr", addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    // Bounded: every command in these tests ends well within the server's timeout.
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap()
+/// Runs the client with `input` piped in; every command in these tests ends
+/// well within `common::process::PATIENCE`.
+fn run_client(addr: SocketAddr, input: &str) -> Output {
+    run_with_input(
+        BIN,
+        ["client", "--addr", &addr.to_string()],
+        input.as_bytes(),
+    )
+    .unwrap()
 }
 
 /// Piped commands, an empty line and `true` included, are each answered whole; `exit` ends the client.
 #[test]
 fn client_and_server_binaries_talk() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let out = run_client(
-        &server.addr,
+        server.addr(),
         "seq 1 400\necho hi\ntrue\n\necho bye\nexit\necho never\n",
     );
     assert!(
@@ -98,7 +49,7 @@ fn client_without_server_fails_clearly() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let out = run_client(&port.to_string(), "echo hi\n");
+    let out = run_client(port, "echo hi\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");
@@ -119,8 +70,8 @@ fn server_refuses_remote_bind_without_flag() {
 /// The --timeout-ms flag reaches the server: `sleep 60` comes back killed.
 #[test]
 fn server_timeout_flag_kills_sleep() {
-    let server = Server::start(&["--timeout-ms", "200"]);
-    let out = run_client(&server.addr, "sleep 60\n");
+    let server = start_server(&["--timeout-ms", "200"]);
+    let out = run_client(server.addr(), "sleep 60\n");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("killed after the 200 ms timeout"), "{text}");
@@ -129,18 +80,14 @@ fn server_timeout_flag_kills_sleep() {
 /// A client whose --max-frame is smaller than the reply refuses it and exits non-zero.
 #[test]
 fn client_max_frame_refuses_long_reply() {
-    let server = Server::start(&[]);
-    let out = Command::new(BIN)
-        .args(["client", "--addr", &server.addr, "--max-frame", "100"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(b"seq 1 400\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
+    let server = start_server(&[]);
+    let addr = server.addr().to_string();
+    let out = run_with_input(
+        BIN,
+        ["client", "--addr", &addr, "--max-frame", "100"],
+        b"seq 1 400\n",
+    )
+    .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("over the maximum frame size of 100"), "{err}");
