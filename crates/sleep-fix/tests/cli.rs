@@ -1,84 +1,30 @@
 //! The binary: the two-terminal server and client, and what they say when
 //! something is wrong.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use common::process::{run_with_input, ServerProcess};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::thread;
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sleep-fix");
 
 /// A server process, killed when the test ends (also when it fails).
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server(args: &[&str]) -> ServerProcess {
-    let mut child = Command::new(BIN)
-        .arg("server")
-        .args(["--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
-        }
-        // Keep draining so the server never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let first = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(line) => line,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("the server printed no `listening on` line");
-        }
-    };
-    let addr = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .parse()
-        .unwrap();
-    ServerProcess { child, addr }
+    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(args);
+    ServerProcess::start(BIN, args).unwrap()
 }
 
-/// Runs the client with this standard input; its read timeout bounds every wait.
+/// Runs the client with this standard input; its read timeout bounds every
+/// wait, and `run_with_input` bounds the whole run.
 fn run_client(addr: SocketAddr, input: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args([
-            "client",
-            "--addr",
-            &addr.to_string(),
-            "--read-timeout-ms",
-            "5000",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A client that fails before reading its input (no server) closes the
-    // pipe early; that broken pipe is not the test's concern.
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    child.wait_with_output().unwrap()
+    let addr = addr.to_string();
+    run_with_input(
+        BIN,
+        ["client", "--addr", &addr, "--read-timeout-ms", "5000"],
+        input.as_bytes(),
+    )
+    .unwrap()
 }
 
 fn seq_output(n: usize) -> String {
@@ -89,7 +35,7 @@ fn seq_output(n: usize) -> String {
 #[test]
 fn piped_client_gets_whole_replies() {
     let server = start_server(&["--pause-ms", "300"]);
-    let out = run_client(server.addr, "seq 1 400\necho hi\nexit\necho never\n");
+    let out = run_client(server.addr(), "seq 1 400\necho hi\nexit\necho never\n");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
@@ -103,7 +49,7 @@ fn piped_client_gets_whole_replies() {
 #[test]
 fn empty_line_is_not_sent() {
     let server = start_server(&["--pause-ms", "300"]);
-    let out = run_client(server.addr, "\n   \necho hi\n");
+    let out = run_client(server.addr(), "\n   \necho hi\n");
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
