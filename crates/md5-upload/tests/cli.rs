@@ -3,100 +3,35 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use common::process::{run_with_input, ServerProcess};
+use std::ffi::OsStr;
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::path::Path;
+use std::process::{Command, Output};
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_md5-upload");
 
-/// A server process, killed when the test ends however it ends.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-    log: mpsc::Receiver<String>,
-}
-
-impl ServerProcess {
-    fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["server", "--addr", "127.0.0.1:0", "--dir"])
-            .arg(dir)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = rx
-            .recv_timeout(PATIENCE)
-            .expect("the server printed nothing");
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line was {first:?}"))
-            .parse()
-            .unwrap();
-        Self {
-            child,
-            addr,
-            log: rx,
-        }
-    }
-
-    fn wait_log(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self
-                .log
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A server process saving into `dir`, killed when the test ends however it ends.
+fn start_server(dir: &Path, extra: &[&str]) -> ServerProcess {
+    let args = ["server", "--addr", "127.0.0.1:0", "--dir"]
+        .iter()
+        .map(OsStr::new)
+        .chain([dir.as_os_str()])
+        .chain(extra.iter().map(OsStr::new));
+    ServerProcess::start(BIN, args).unwrap()
 }
 
 /// Runs the client with `input` on stdin, bounded by a timeout.
-fn run_client(addr: &str, input: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(["client", "--addr", addr, "--timeout-secs", "5"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(PATIENCE).expect("the client hung").unwrap()
+fn run_client(addr: SocketAddr, input: &str) -> Output {
+    let addr = addr.to_string();
+    run_with_input(
+        BIN,
+        ["client", "--addr", &addr, "--timeout-secs", "5"],
+        input.as_bytes(),
+    )
+    .unwrap()
 }
 
 /// Three files through the two binaries: all 203, byte-identical, exit status 0, no progress bar when piped.
@@ -104,7 +39,7 @@ fn run_client(addr: &str, input: &str) -> Output {
 fn server_and_client_binaries() {
     let root = tempfile::tempdir().unwrap();
     let put = root.path().join("put");
-    let server = ServerProcess::start(&put, &[]);
+    let server = start_server(&put, &[]);
     let local = root.path().join("local");
     std::fs::create_dir(&local).unwrap();
     let files = [
@@ -118,7 +53,7 @@ fn server_and_client_binaries() {
         input.push_str(&format!("put {}\n", local.join(name).display()));
     }
     input.push_str("exit\n");
-    let out = run_client(&server.addr.to_string(), &input);
+    let out = run_client(server.addr(), &input);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -130,18 +65,20 @@ fn server_and_client_binaries() {
     for (name, contents) in &files {
         assert_eq!(&std::fs::read(put.join(name)).unwrap(), contents);
     }
-    server.wait_log("closed by the client after 3 file(s)");
+    server
+        .wait_log("closed by the client after 3 file(s)")
+        .unwrap();
 }
 
 /// A file that cannot be read and an unknown command make the exit status non-zero; good files still go through.
 #[test]
 fn client_fails_on_missing_file() {
     let root = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(&root.path().join("put"), &[]);
+    let server = start_server(&root.path().join("put"), &[]);
     let good = root.path().join("good.txt");
     std::fs::write(&good, b"good").unwrap();
     let input = format!("put /no/such/file.bin\nhello\nput {}\n", good.display());
-    let out = run_client(&server.addr.to_string(), &input);
+    let out = run_client(server.addr(), &input);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -160,7 +97,7 @@ fn client_without_server() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let out = run_client(&format!("127.0.0.1:{port}"), "put x\n");
+    let out = run_client(SocketAddr::from(([127, 0, 0, 1], port)), "put x\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("is the server running?"), "{stderr}");
@@ -182,10 +119,7 @@ fn client_exits_non_zero_on_204() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("a.bin");
     std::fs::write(&path, b"hello").unwrap();
-    let out = run_client(
-        &server.addr().to_string(),
-        &format!("put {}\n", path.display()),
-    );
+    let out = run_client(server.addr(), &format!("put {}\n", path.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(stdout.contains("204 checksum mismatch"), "{stdout}");
@@ -197,20 +131,17 @@ fn client_exits_non_zero_on_204() {
 fn server_binary_refuses_oversized_file() {
     let root = tempfile::tempdir().unwrap();
     let put = root.path().join("put");
-    let server = ServerProcess::start(
+    let server = start_server(
         &put,
         &["--max-file-size", "1000", "--idle-timeout-secs", "0.5"],
     );
     let path = root.path().join("big.bin");
     std::fs::write(&path, vec![0u8; 1001]).unwrap();
-    let out = run_client(
-        &server.addr.to_string(),
-        &format!("put {}\n", path.display()),
-    );
+    let out = run_client(server.addr(), &format!("put {}\n", path.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(stdout.contains("refused the upload"), "{stdout}");
-    let line = server.wait_log("closing the connection");
+    let line = server.wait_log("closing the connection").unwrap();
     assert!(
         line.contains("over this server's limit of 1000 bytes"),
         "{line}"

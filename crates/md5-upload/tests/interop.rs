@@ -4,6 +4,7 @@
 
 mod support;
 
+use common::process::run_with_input;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -165,24 +166,19 @@ fn rust_client_to_python_server() {
         panic!("unexpected first line {first:?}");
     };
 
-    let mut client = Command::new(BIN)
-        .args(["client", "--addr", addr, "--timeout-secs", "5"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let mut input = String::new();
     for (name, _) in &files {
         input.push_str(&format!("put {}\n", local.join(name).display()));
     }
-    client
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let (client_ok, client_out, client_err) = wait_output(client);
+    let client = run_with_input(
+        BIN,
+        ["client", "--addr", addr, "--timeout-secs", "5"],
+        input.as_bytes(),
+    )
+    .unwrap();
+    let client_ok = client.status.success();
+    let client_out = String::from_utf8_lossy(&client.stdout);
+    let client_err = String::from_utf8_lossy(&client.stderr);
 
     // The Python server exits after the one connection (its stderr is
     // already taken by the reader thread).
