@@ -1,74 +1,22 @@
 //! The two-terminal version: the real server and client binaries.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
-use std::time::Duration;
+use common::process::{run_with_input, ServerProcess};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_naive-exec-sticky");
-const PATIENT: Duration = Duration::from_secs(10);
 
-/// A server binary and the lines of its standard error, as they come.
-struct Server {
-    child: Child,
-    stderr: Receiver<String>,
+/// The server's next standard-error line after those already read: an
+/// empty needle matches any line, so the tests can check the log's order.
+fn next_line(server: &ServerProcess) -> String {
+    server.wait_log("").unwrap()
 }
 
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("server")
-            .args(args)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, stderr) = mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                if tx.send(line.unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        Server { child, stderr }
-    }
-
-    fn line(&self) -> String {
-        self.stderr.recv_timeout(PATIENT).unwrap()
-    }
-
-    fn addr(&self) -> String {
-        let first = self.line();
-        first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first}"))
-            .to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client(addr: &str, stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(["client", "--addr", addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A client that fails to connect exits without reading its input, so
-    // this write may meet a closed pipe; its exit status tells the story.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    // Bounded: the client's reads time out after 2 s each.
-    child.wait_with_output().unwrap()
+/// Runs the client with `stdin` piped in; a client that fails to connect
+/// exits without reading it, and its exit status tells the story.
+fn client(addr: SocketAddr, stdin: &[u8]) -> Output {
+    run_with_input(BIN, ["client", "--addr", &addr.to_string()], stdin).unwrap()
 }
 
 fn seq_1_400() -> Vec<u8> {
@@ -81,9 +29,9 @@ fn seq_1_400() -> Vec<u8> {
 /// `printf 'seq 1 400\necho hi\nexit\n' | client`: the tail of seq's output appears where `hi` was expected.
 #[test]
 fn seq_tail_appears_where_hi_was_expected() {
-    let server = Server::start(&["--addr", "127.0.0.1:0"]);
+    let server = ServerProcess::start(BIN, ["server", "--addr", "127.0.0.1:0"]).unwrap();
     let addr = server.addr();
-    let out = client(&addr, b"seq 1 400\necho hi\nexit\n");
+    let out = client(addr, b"seq 1 400\necho hi\nexit\n");
     assert!(out.status.success(), "{out:?}");
     let stdout = out.stdout;
     let seq = seq_1_400();
@@ -99,12 +47,12 @@ fn seq_tail_appears_where_hi_was_expected() {
     }
     assert!(!stdout.starts_with(b"hi"));
     // The server logged both commands and is still there for the next client.
-    assert!(server.line().ends_with("connected"));
+    assert!(next_line(&server).ends_with("connected"));
     assert_eq!(
-        server.line().split_once(" ran ").unwrap().1,
+        next_line(&server).split_once(" ran ").unwrap().1,
         "\"seq 1 400\": 1492 bytes sent"
     );
-    let again = client(&addr, b"echo again\n");
+    let again = client(addr, b"echo again\n");
     assert_eq!(again.stdout, b"again\n");
 }
 
@@ -120,21 +68,19 @@ fn remote_bind_needs_allow_remote() {
     assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
     assert!(err.contains("--allow-remote"), "{err}");
 
-    let server = Server::start(&["--addr", "0.0.0.0:0", "--allow-remote"]);
-    assert!(server.line().starts_with("listening on 0.0.0.0:"));
-    assert!(server.line().starts_with("WARNING"));
+    let server =
+        ServerProcess::start(BIN, ["server", "--addr", "0.0.0.0:0", "--allow-remote"]).unwrap();
+    // ServerProcess::start has read the `listening on ADDR` line.
+    assert_eq!(server.addr().ip(), Ipv4Addr::UNSPECIFIED);
+    assert!(next_line(&server).starts_with("WARNING"));
 }
 
 /// With no server running, the client says so and exits non-zero.
 #[test]
 fn client_without_server_fails_clearly() {
     // A port that was just free: bound, read back, closed.
-    let addr = common::bind_loopback_tcp()
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
-    let out = client(&addr, b"echo hi\n");
+    let addr = common::bind_loopback_tcp().unwrap().local_addr().unwrap();
+    let out = client(addr, b"echo hi\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");
