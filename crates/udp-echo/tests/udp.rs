@@ -1,9 +1,7 @@
 //! UDP over real loopback sockets: boundaries kept, big datagrams cut, clear client errors.
 
-use std::io::{BufRead, BufReader, Write};
+use common::process::{run_with_input, ServerProcess};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -95,40 +93,13 @@ fn silence_times_out_with_a_reason() {
 /// The two-terminal version: server binary on an ephemeral port, client binary fed by a pipe.
 #[test]
 fn binaries_talk_and_the_server_logs_the_sender() {
-    let mut server = Command::new(BIN)
-        .args(["server", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = server.stderr.take().unwrap();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let first = rx.recv_timeout(TIMEOUT).unwrap();
-    let addr = first.strip_prefix("listening on ").unwrap().to_string();
-
-    let mut client = Command::new(BIN)
-        .args(["client", "--addr", &addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    client
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello\nexit\nnot sent\n")
-        .unwrap();
-    let out = client.wait_with_output().unwrap();
-    let log = rx.recv_timeout(TIMEOUT).unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let server = ServerProcess::start(BIN, ["server", "--addr", "127.0.0.1:0"]).unwrap();
+    let addr = server.addr().to_string();
+    let out = run_with_input(BIN, ["client", "--addr", &addr], b"hello\nexit\nnot sent\n").unwrap();
+    // The empty needle matches any line: the server's first line after
+    // `listening on`.
+    let log = server.wait_log("").unwrap();
+    drop(server);
 
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, b"hi\n");
@@ -140,16 +111,13 @@ fn binaries_talk_and_the_server_logs_the_sender() {
 #[test]
 fn client_binary_fails_clearly_without_a_server() {
     let addr = closed_port().to_string();
-    let mut client = Command::new(BIN)
-        .args(["client", "--addr", &addr, "--read-timeout-ms", "300"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // The client may exit before it reads all its input; that is fine here.
-    let _ = client.stdin.take().unwrap().write_all(b"hello\n");
-    let out = client.wait_with_output().unwrap();
+    let out = run_with_input(
+        BIN,
+        ["client", "--addr", &addr, "--read-timeout-ms", "300"],
+        b"hello\n",
+    )
+    .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no server at"), "{err}");
