@@ -1,8 +1,9 @@
 //! `cargo run` at the root: the tour, the matrix and the weather command line.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use common::process::{run_with_input, ServerProcess};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
@@ -35,21 +36,8 @@ fn tour_runs_every_stage_in_order() {
 /// With --pause the tour waits for a line between stages; piped newlines carry it through.
 #[test]
 fn tour_pauses_for_enter() {
-    let mut child = Command::new(BIN)
-        .arg("--pause")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Five pauses between six stages, and one before the matrix.
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"\n\n\n\n\n\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(BIN, ["--pause"], b"\n\n\n\n\n\n").unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
 }
@@ -75,22 +63,21 @@ fn weather_command_line_forwards_every_byte() {
         Ok(all)
     })
     .unwrap();
-    let mut proxy = Command::new(BIN)
-        .args(["weather", "--listen", "127.0.0.1:0", "--upstream"])
-        .arg(upstream.addr().to_string())
-        .args(["--split", "1"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(proxy.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
-    let mut client = TcpStream::connect(&addr).unwrap();
+    let upstream_addr = upstream.addr().to_string();
+    let proxy = ServerProcess::start(
+        BIN,
+        [
+            "weather",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream_addr,
+            "--split",
+            "1",
+        ],
+    )
+    .unwrap();
+    let mut client = TcpStream::connect(proxy.addr()).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -99,8 +86,7 @@ fn weather_command_line_forwards_every_byte() {
     client.shutdown(std::net::Shutdown::Write).unwrap();
     let mut back = Vec::new();
     client.read_to_end(&mut back).unwrap();
-    let _ = proxy.kill();
-    let _ = proxy.wait();
+    drop(proxy);
     assert_eq!(upstream.join().unwrap(), message);
     assert_eq!(back, message);
 }
