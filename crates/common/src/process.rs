@@ -109,6 +109,14 @@ impl ServerProcess {
     }
 }
 
+fn read_to_end_on_thread(mut pipe: impl io::Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = pipe.read_to_end(&mut out);
+        out
+    })
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -169,15 +177,32 @@ where
             _ => {}
         }
     }
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(PATIENCE).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("{bin} (pid {pid}) did not finish within {PATIENCE:?}"),
-        )
-    })?
+    // The output is read on threads of its own, so a client that prints a
+    // lot never blocks on a full pipe while this thread watches the clock.
+    let stdout = child.stdout.take().map(read_to_end_on_thread);
+    let stderr = child.stderr.take().map(read_to_end_on_thread);
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // Do not leave a hung program running after the test has failed.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{bin} did not finish within {PATIENCE:?} and was killed"),
+            ));
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let collect = |h: Option<thread::JoinHandle<Vec<u8>>>| {
+        h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+    };
+    Ok(Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    })
 }
