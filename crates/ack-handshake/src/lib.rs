@@ -87,6 +87,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use common::netio::is_hang_up;
+
 /// The most bytes the server's single read for a file info returns, like
 /// Python's `conn.recv(1024)`.
 pub const INFO_READ_SIZE: usize = 1024;
@@ -386,7 +388,7 @@ pub fn receive_file<S: Read + Write>(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // The client vanished: the same outcome as a clean close mid-file.
-            Err(e) if is_disconnect(&e) => 0,
+            Err(e) if is_hang_up(&e) => 0,
             Err(e) => return Err(e.into()),
         };
         if n == 0 {
@@ -490,15 +492,6 @@ fn serve_connection(mut stream: TcpStream, peer: SocketAddr, config: &ServerConf
             }
         }
     }
-}
-
-fn is_disconnect(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -721,19 +714,12 @@ fn wait_for_ack<S: Read>(stream: &mut S) -> Result<(), UploadError> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             // A server that refuses closes the socket; if our bytes were still
             // unread there, the kernel says so with a reset instead of a close.
-            Err(e) if is_disconnect(&e) => {
+            Err(e) if is_hang_up(&e) => {
                 return Err(UploadError::Closed {
                     got: answer[..got].to_vec(),
                 })
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(UploadError::NoAnswer)
-            }
+            Err(e) if common::netio::is_timeout(&e) => return Err(UploadError::NoAnswer),
             Err(e) => return Err(e.into()),
         }
     }

@@ -28,3 +28,53 @@ impl Verdict {
         matches!(self, Verdict::Intact)
     }
 }
+
+/// Wraps `text` at spaces into lines of at most `width` characters for a
+/// transcript: `first` starts the first line, `rest` every other one, and a
+/// word longer than a line stays whole on a line of its own.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long text wraps at spaces under a hanging indent; short text stays one line; long words stay whole.
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("short one", 20, "", "  "), "short one\n");
+        assert_eq!(
+            wrap("aaa bbb ccc ddd", 8, "", "  "),
+            "aaa bbb\n  ccc\n  ddd\n"
+        );
+        assert_eq!(
+            wrap("unbreakablewordhere x", 5, "", "  "),
+            "unbreakablewordhere\n  x\n"
+        );
+        let text = "word ".repeat(30);
+        let wrapped = wrap(&text, 88, "  ", "    ");
+        assert!(wrapped.lines().all(|l| l.len() <= 88), "{wrapped}");
+        assert!(wrapped.starts_with("  word"));
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("    word"));
+        assert_eq!(wrapped.split_whitespace().count(), 30);
+    }
+}

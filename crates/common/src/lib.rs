@@ -20,6 +20,7 @@
 //! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
 //!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
+//! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
@@ -29,6 +30,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod netio;
 pub mod process;
 pub mod server;
 pub mod shell;

@@ -1168,14 +1168,7 @@ impl ChunkReader {
                     break Ok(());
                 }
                 Ok(n) => self.batch.extend_from_slice(&self.buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    break Ok(())
-                }
+                Err(e) if crate::netio::is_timeout(&e) => break Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),
             }

@@ -57,7 +57,7 @@ pub use framing::{
 };
 
 use common::cli::InputLines;
-use common::demo::{Verdict, EXEC_SCRIPT};
+use common::demo::{wrap, Verdict, EXEC_SCRIPT};
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{run_shell, spawn_loopback, ShellLimits, Tap, Timeline};
 use std::fmt::Write as _;
@@ -255,8 +255,7 @@ pub fn run_client<B: BufRead, O: Write>(
 }
 
 fn client_error(e: FrameError, command: &str) -> io::Error {
-    let timed_out = matches!(&e, FrameError::Io(io)
-        if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+    let timed_out = matches!(&e, FrameError::Io(io) if common::netio::is_timeout(io));
     let reset = matches!(&e, FrameError::Io(io)
         if matches!(io.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted));
     let hint = if reset {
@@ -616,7 +615,12 @@ fn hostile_transcript() -> io::Result<String> {
     for (i, (name, header, what)) in clients.iter().enumerate() {
         let _ = writeln!(out, "{name} sends only a header: {}  ({what})", hex(header));
         let log = outcomes.get(i).map_or("(no log)", String::as_str);
-        out.push_str(&wrap(&format!("server log: {name}: {log}"), "  ", "    "));
+        out.push_str(&wrap(
+            &format!("server log: {name}: {log}"),
+            88,
+            "  ",
+            "    ",
+        ));
         let _ = writeln!(
             out,
             "  {name} sees the connection closed after {} reply bytes",
@@ -626,7 +630,12 @@ fn hostile_transcript() -> io::Result<String> {
     let _ = writeln!(out, "client C: > echo still serving");
     out.push_str(&preview(&reply, "  "));
     let log = outcomes.get(2).map_or("(no log)", String::as_str);
-    out.push_str(&wrap(&format!("server log: client C: {log}"), "  ", "    "));
+    out.push_str(&wrap(
+        &format!("server log: client C: {log}"),
+        88,
+        "  ",
+        "    ",
+    ));
     let _ = writeln!(
         out,
         "A bad client costs the server one closed connection, never its memory and never its\n\
@@ -634,31 +643,6 @@ fn hostile_transcript() -> io::Result<String> {
          frame start? So closing is the only safe answer.)"
     );
     Ok(out)
-}
-
-/// `text` wrapped at word boundaries to fit the transcript's width: `first`
-/// before the first line, `rest` before the others.
-fn wrap(text: &str, first: &str, rest: &str) -> String {
-    const WIDTH: usize = 88;
-    let mut out = String::new();
-    let mut line = first.to_string();
-    let mut empty = true;
-    for word in text.split_whitespace() {
-        if !empty && line.len() + 1 + word.len() > WIDTH {
-            out.push_str(&line);
-            out.push('\n');
-            line = rest.to_string();
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
 }
 
 /// The endianness lesson, computed: the same 4 bytes read both ways.
@@ -692,12 +676,12 @@ fn endianness_transcript() -> String {
         out,
         "  read big-endian as u32 (Python's \"!I\", network order): {be_u32}"
     );
-    out.push_str(&wrap(&format!("-> {too_large}"), "    ", "       "));
+    out.push_str(&wrap(&format!("-> {too_large}"), 88, "    ", "       "));
     let _ = writeln!(
         out,
         "  read big-endian as i32 (Python's \"!i\"):                {be_i32}"
     );
-    out.push_str(&wrap(&format!("-> {negative}"), "    ", "       "));
+    out.push_str(&wrap(&format!("-> {negative}"), 88, "    ", "       "));
     let _ = writeln!(
         out,
         "So a reader that expects network (big-endian) order is usually stopped by the\n\
@@ -773,17 +757,6 @@ mod tests {
             shown,
             "  1\n  2\n  3\n  ... (4 more lines) ...\n  8\n  9\n  10\n"
         );
-    }
-
-    /// Long log lines are wrapped at word boundaries under a hanging indent.
-    #[test]
-    fn wrap_keeps_words_whole() {
-        let text = "word ".repeat(30);
-        let wrapped = wrap(&text, "  ", "    ");
-        assert!(wrapped.lines().all(|l| l.len() <= 88), "{wrapped}");
-        assert!(wrapped.starts_with("  word"));
-        assert!(wrapped.lines().nth(1).unwrap().starts_with("    word"));
-        assert_eq!(wrapped.split_whitespace().count(), 30);
     }
 
     /// The endianness section shows both big-endian readings and the guard's refusal of each.

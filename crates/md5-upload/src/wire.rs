@@ -104,25 +104,16 @@ pub fn show_bytes(bytes: &[u8]) -> String {
     format!("\"{}\"", bytes.escape_ascii())
 }
 
-/// True for the errors a socket read returns when its read timeout expired.
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
+pub use common::netio::is_timeout;
 
 /// True for the errors that mean "the other end has gone": a reset, a
 /// broken pipe, an aborted connection.
 pub fn is_disconnect(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::NotConnected
-    )
+    common::netio::is_hang_up(e)
+        || matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::NotConnected
+        )
 }
 
 #[cfg(test)]

@@ -287,14 +287,7 @@ pub fn recv_reply<R: Read + ?Sized>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
                 return Ok(Some(buf));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok(None)
-            }
+            Err(e) if common::netio::is_timeout(&e) => return Ok(None),
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
@@ -461,7 +454,7 @@ pub fn conversation_transcript() -> io::Result<String> {
     let _ = writeln!(out);
     let _ = writeln!(out, "What the user saw:");
     for line in lines {
-        out.push_str(&wrap(&line, 88, "  - ", "    "));
+        out.push_str(&common::demo::wrap(&line, 88, "  - ", "    "));
     }
     match verdict {
         Verdict::Intact => {
@@ -599,30 +592,6 @@ fn in_words(n: usize) -> String {
     WORDS
         .get(n)
         .map_or_else(|| n.to_string(), |w| w.to_string())
-}
-
-/// Wraps `text` at `width` columns, the first line after `first`, the
-/// others after `rest`.
-fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
-    let mut out = String::new();
-    let mut line = first.to_string();
-    let mut empty = true;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if !empty && line.len() + 1 + word.len() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line = rest.to_string();
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
 }
 
 /// "the first 1024 of its own 1492 bytes", "the last 468 bytes of `seq 1

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::demo::{Verdict, EXEC_SCRIPT};
+use common::demo::{wrap, Verdict, EXEC_SCRIPT};
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{spawn_loopback, Tap, Timeline};
 
@@ -120,10 +120,10 @@ impl Run {
         out.push_str(&self.timeline.render());
         match self.verdict() {
             (Verdict::Intact, why) => {
-                out.push_str(&wrap(&format!("Verdict: intact: {why}"), 84));
+                out.push_str(&wrap(&format!("Verdict: intact: {why}"), 84, "", "  "));
             }
             (Verdict::Broken(why), _) => {
-                out.push_str(&wrap(&format!("Verdict: broken: {why}"), 84));
+                out.push_str(&wrap(&format!("Verdict: broken: {why}"), 84, "", "  "));
             }
         }
         out
@@ -205,27 +205,6 @@ impl Run {
         }
         (Verdict::Intact, why)
     }
-}
-
-/// Wraps `text` at spaces into lines of at most `width` characters (a longer
-/// word stays whole), continuation lines indented by two spaces.
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.trim_start().is_empty() && line.chars().count() + 1 + word.chars().count() > width
-        {
-            out.push_str(&line);
-            out.push('\n');
-            line = String::from("  ");
-        } else if !line.trim_start().is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
 }
 
 fn join_numbers(numbers: &[usize]) -> String {
@@ -486,21 +465,5 @@ impl Read for ClientEnd {
         // The server may have stopped listening for this (no pause): fine.
         let _ = self.read_so_far.send(self.consumed);
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Long verdicts wrap at spaces, continuation lines indented; short ones stay one line.
-    #[test]
-    fn wrap_breaks_at_spaces() {
-        assert_eq!(wrap("short one", 20), "short one\n");
-        assert_eq!(wrap("aaa bbb ccc ddd", 8), "aaa bbb\n  ccc\n  ddd\n");
-        assert_eq!(
-            wrap("unbreakablewordhere x", 5),
-            "unbreakablewordhere\n  x\n"
-        );
     }
 }

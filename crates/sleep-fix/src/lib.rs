@@ -61,6 +61,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use common::netio::{is_hang_up, is_timeout};
 use common::shell::{run_shell, ShellLimits};
 
 mod demo;
@@ -234,15 +235,6 @@ pub fn send_reply<W: Write>(mut w: W, output: &[u8], config: &ServerConfig) -> i
     w.flush()
 }
 
-fn is_hang_up(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    )
-}
-
 // ---------------------------------------------------------------------------
 // The client
 // ---------------------------------------------------------------------------
@@ -403,13 +395,6 @@ impl From<io::Error> for ReplyError {
     fn from(e: io::Error) -> Self {
         ReplyError::Io(e)
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// How many bytes an error message quotes before it shortens.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::netio::is_timeout;
 use common::ShellLimits;
 use sleep_fix::{connect, recv_reply, send_command, serve, ReplyError, ServerConfig};
 
@@ -185,11 +186,4 @@ fn run_client(addr: SocketAddr, read_timeout_ms: u64) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
