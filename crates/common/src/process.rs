@@ -15,7 +15,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a test waits for a program that should answer at once.
+/// How long a test waits for a program that should answer at once: it takes
+/// milliseconds on an idle machine, and a loaded one can stall a process for
+/// seconds; a test only waits this long when it is about to fail anyway.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A server binary running in the background.

@@ -2,6 +2,7 @@
 //! something is wrong.
 
 use common::process::{run_with_input, ServerProcess};
+use common::testing::ClosedPort;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output};
@@ -62,12 +63,9 @@ fn empty_line_is_not_sent() {
 /// No server listening: a clear message and a non-zero exit.
 #[test]
 fn client_without_server_fails_clearly() {
-    // A port that was free a moment ago and has nobody listening now.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let out = run_client(addr, "echo hi\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = ClosedPort::tcp().unwrap();
+    let out = run_client(port.addr(), "echo hi\n");
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("Is the server running?"), "{stderr}");

@@ -1,7 +1,8 @@
 //! UDP over real loopback sockets: boundaries kept, big datagrams cut, clear client errors.
 
 use common::process::{run_with_input, ServerProcess};
-use std::net::{SocketAddr, UdpSocket};
+use common::testing::ClosedPort;
+use std::net::UdpSocket;
 use std::thread;
 use std::time::Duration;
 
@@ -16,10 +17,10 @@ fn server_socket() -> UdpSocket {
     socket
 }
 
-/// A loopback address where nothing listens (bound, read back, then closed).
-fn closed_port() -> SocketAddr {
-    let socket = common::bind_loopback_udp().unwrap();
-    socket.local_addr().unwrap()
+/// A loopback port where nothing listens, held until the value is dropped so
+/// that no other program can bind it meanwhile.
+fn closed_port() -> ClosedPort {
+    ClosedPort::udp().unwrap()
 }
 
 /// `hello` is answered by `hi`, by the same server loop the binary runs.
@@ -72,7 +73,8 @@ fn oversized_datagram_is_cut_and_the_rest_lost() {
 /// Asking a port where nothing listens ends in "no server at ADDR?", not a hang.
 #[test]
 fn no_server_is_reported() {
-    let addr = closed_port();
+    let port = closed_port();
+    let addr = port.addr();
     let client = connect(addr, Duration::from_millis(300)).unwrap();
     let err = exchange(&client, b"hello").unwrap_err();
     let text = err.to_string();
@@ -110,7 +112,8 @@ fn binaries_talk_and_the_server_logs_the_sender() {
 /// The client binary exits non-zero and says why when no server listens.
 #[test]
 fn client_binary_fails_clearly_without_a_server() {
-    let addr = closed_port().to_string();
+    let port = closed_port();
+    let addr = port.addr().to_string();
     // The client may exit before it reads all its input; that is fine here.
     let out = run_with_input(
         BIN,
