@@ -28,12 +28,12 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::demo::Verdict;
+use common::testing::WriteCounter;
 use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
 use common::{spawn_loopback, LoopbackServer, ShellLimits};
 
@@ -441,56 +441,22 @@ fn length_delivered_alone(route: &Route, expected: &[Vec<u8>]) -> bool {
 /// what the proxy delivered.
 fn sleep_fix_attempt(column: &Column, expected: &[Vec<u8>]) -> io::Result<(Verdict, Route)> {
     let client_reads = ReadCounter::new();
-    let written = Arc::new(AtomicU64::new(0));
+    let written = WriteCounter::new();
     let mut config = sleep_fix::ServerConfig::default();
     if column.weather.is_none() {
         // A quiet loopback's client reads the digits within the pause; on a
         // busy machine it may not, so the server also waits until it has.
-        let (client_reads, written) = (client_reads.clone(), Arc::clone(&written));
+        let (client_reads, written) = (client_reads.clone(), written.clone());
         config.pause_hook = Some(Arc::new(move |pause| {
             thread::sleep(pause);
-            let deadline = Instant::now() + REPLY_TIMEOUT;
-            while client_reads.total() < written.load(Ordering::SeqCst) && Instant::now() < deadline
-            {
-                thread::sleep(Duration::from_millis(1));
-            }
+            written.wait_until_read(&client_reads, REPLY_TIMEOUT);
         }));
     }
     let (route, _server) = cell_with_client_reads(column, client_reads, move |stream| {
-        sleep_fix::serve_connection(
-            WriteCounted {
-                inner: stream,
-                written,
-            },
-            &config,
-        )
+        sleep_fix::serve_connection(written.wrap(stream), &config)
     })?;
     let verdict = sleep_fix_conversation(&route, expected)?;
     Ok((verdict, route))
-}
-
-/// A stream that counts the bytes written to it.
-struct WriteCounted<S> {
-    inner: S,
-    written: Arc<AtomicU64>,
-}
-
-impl<S: Read> Read for WriteCounted<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-
-impl<S: Write> Write for WriteCounted<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written.fetch_add(n as u64, Ordering::SeqCst);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Stage 3's conversation over a cell's route, and what went wrong in it.

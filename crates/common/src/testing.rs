@@ -1,6 +1,7 @@
 //! What the workspace's tests share so that they pass on a loaded machine as
 //! surely as on an idle one: an address where nobody listens and nobody can
-//! start to, and the named waits every test picks from.
+//! start to, counters that let a test wait for the other end to have read
+//! instead of sleeping, and the named waits every test picks from.
 //!
 //! A test suite shares its machine with other tests of the same run (each
 //! binding `127.0.0.1:0`), with other builds, and with whatever else CI runs.
@@ -8,12 +9,17 @@
 //! one of the constants below: long enough for a machine whose cores are all
 //! busy, short enough that the suite stays quick, and named for why it waits.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 pub use crate::process::PATIENCE;
+pub use crate::weather::ReadCounter;
 
 /// A loopback port where nobody listens, held for as long as this value
 /// lives so that nobody else can start to listen there either: a client
@@ -83,11 +89,73 @@ fn loopback_any_port() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
 }
 
+/// Counts the bytes written through the streams it wraps, so that a test
+/// can wait until the other end has read all of them (with a
+/// [`ReadCounter`] there) instead of sleeping and hoping it has. Cloning
+/// shares the count.
+#[derive(Clone, Debug, Default)]
+pub struct WriteCounter {
+    written: Arc<AtomicU64>,
+}
+
+impl WriteCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wraps a stream so that its writes are counted here; reads pass through.
+    pub fn wrap<S>(&self, inner: S) -> WriteCounted<S> {
+        WriteCounted {
+            inner,
+            counter: self.clone(),
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn total(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `reader` has read every byte written so far, or `patience`
+    /// has passed (then the test goes on, and fails on what it reads).
+    pub fn wait_until_read(&self, reader: &ReadCounter, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        while reader.total() < self.total() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// A stream whose writes are counted by a [`WriteCounter`].
+#[derive(Debug)]
+pub struct WriteCounted<S> {
+    inner: S,
+    counter: WriteCounter,
+}
+
+impl<S: Read> Read for WriteCounted<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Write> Write for WriteCounted<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.counter.written.fetch_add(n as u64, Ordering::SeqCst);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::{TcpListener, TcpStream};
-    use std::time::Duration;
 
     /// Where no refusal comes (not Linux), how long silence must last to
     /// count as "nobody answered": a reply on loopback takes microseconds.
