@@ -292,10 +292,17 @@ fn kill_tree(pid: u32) {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::testing::PATIENCE;
 
+    /// The timeout a command meets when the test wants it killed: long
+    /// enough for a loaded machine to start `sh` and run the `echo` before
+    /// it, short enough that waiting for the kill keeps the suite quick.
+    const KILL_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// Limits for a command that should finish: [`PATIENCE`] to do it.
     fn quick() -> ShellLimits {
         ShellLimits {
-            timeout: Duration::from_millis(300),
+            timeout: PATIENCE,
             output_cap: 64 * 1024,
         }
     }
@@ -319,12 +326,16 @@ mod tests {
     #[test]
     fn timeout_kills_the_group() {
         let start = Instant::now();
-        let out = run_shell("echo started; sleep 30 & sleep 30", quick()).unwrap();
+        let limits = ShellLimits {
+            timeout: KILL_TIMEOUT,
+            ..quick()
+        };
+        let out = run_shell("echo started; sleep 30 & sleep 30", limits).unwrap();
         assert!(out.timed_out);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         let reply = String::from_utf8(out.reply()).unwrap();
         assert!(reply.starts_with("started\n"), "{reply}");
-        assert!(reply.contains("killed after the 300 ms timeout"), "{reply}");
+        assert!(reply.contains("killed after the 1 s timeout"), "{reply}");
     }
 
     /// Endless output is cut at the cap and the command is killed long before the timeout.
@@ -339,7 +350,7 @@ mod tests {
         assert!(out.truncated);
         assert!(!out.timed_out);
         assert_eq!(out.stdout.len(), 10_000);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         assert!(String::from_utf8_lossy(&out.reply()).contains("output cut at 10000 bytes"));
     }
 }
