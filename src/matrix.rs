@@ -396,9 +396,11 @@ fn naive_exec_trial(column: &Column) -> io::Result<Verdict> {
 /// record shows a length delivered alone, the output missed the window, which
 /// with these figures only a machine that stalled the server for over 100 ms
 /// can do: that run measured the machine, not the lesson, so it is run again.
-/// Three stalls in a row at the same instant of a run are not seen even with
-/// every core busy; an output that missed the window for any other reason
-/// misses it every time, and the cell shows it.
+/// One stall at that instant is rare (the test process stopped for 150 ms at
+/// random moments broke this cell in one run of eight before the retry, and
+/// in none of 25 runs with it, stops of 250 ms included); three in a row do
+/// not happen. An output that missed the window for any other reason misses
+/// it every time, and the cell shows it.
 pub const COALESCE_ATTEMPTS: usize = 3;
 
 /// Stage 3: the length's digits with one read, a pause, then the output.
