@@ -30,7 +30,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::demo::Verdict;
 use common::testing::WriteCounter;
@@ -224,7 +224,9 @@ struct Route {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Delivered>>>,
     client_reads: ReadCounter,
-    _proxy: Option<WeatherProxy>,
+    server_reads: ReadCounter,
+    /// Kept running for the cell's lifetime; `None` in the first column.
+    proxy: Option<WeatherProxy>,
 }
 
 /// Starts one cell's network: the stage's server (`serve`, given the one
@@ -262,7 +264,8 @@ where
             addr: server.addr(),
             log,
             client_reads,
-            _proxy: None,
+            server_reads,
+            proxy: None,
         };
         return Ok((route, server));
     };
@@ -271,7 +274,7 @@ where
         server.addr(),
         weather,
         client_reads.clone(),
-        server_reads,
+        server_reads.clone(),
         move |delivery, bytes| {
             if let Ok(mut log) = sink.lock() {
                 log.push(Delivered {
@@ -286,7 +289,8 @@ where
         addr: proxy.addr(),
         log,
         client_reads,
-        _proxy: Some(proxy),
+        server_reads,
+        proxy: Some(proxy),
     };
     Ok((route, server))
 }
@@ -305,10 +309,38 @@ impl Route {
     /// The piece that started at stream `offset` in `direction`: under
     /// lockstep, exactly what one read of the receiver returned there.
     fn piece_at(&self, direction: Direction, offset: usize) -> Option<Vec<u8>> {
+        self.wait_for_record(direction);
         let log = self.log.lock().ok()?;
         log.iter()
             .find(|d| d.direction == direction && d.offset == offset as u64)
             .map(|d| d.bytes.clone())
+    }
+
+    /// Waits until the proxy's record holds every piece the receiver in
+    /// `direction` has read. The proxy records a piece just after writing
+    /// it, so on a loaded machine the receiver can read it, answer, and the
+    /// trial look for it before it is recorded; a piece that was read is
+    /// recorded a moment later, bounded by [`REPLY_TIMEOUT`].
+    fn wait_for_record(&self, direction: Direction) {
+        if self.proxy.is_none() {
+            return;
+        }
+        let reader = match direction {
+            Direction::ClientToUpstream => &self.server_reads,
+            Direction::UpstreamToClient => &self.client_reads,
+        };
+        let recorded = || -> u64 {
+            self.log.lock().map_or(0, |log| {
+                log.iter()
+                    .filter(|d| d.direction == direction)
+                    .map(|d| d.bytes.len() as u64)
+                    .sum()
+            })
+        };
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        while recorded() < reader.total() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// When the message of `len` bytes at `offset` reached the server cut,
