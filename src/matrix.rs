@@ -82,12 +82,13 @@ type Trial = fn(&Column) -> io::Result<Verdict>;
 
 /// The TCP stages, in story order, with the trial that puts each through a
 /// column's weather.
-const STAGES: [(&str, Trial); 5] = [
+const STAGES: [(&str, Trial); 6] = [
     ("naive-exec-sticky", naive_exec_trial),
     ("sleep-fix", sleep_fix_trial),
     ("length-header-fix", length_header_trial),
     ("ack-handshake", ack_handshake_trial),
     ("md5-upload", md5_upload_trial),
+    ("tokio-length", tokio_length_trial),
 ];
 
 /// The commands every remote-execution stage runs in the matrix: one reply
@@ -540,4 +541,11 @@ fn first_words(text: &str) -> String {
         .take(5)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Part II: stage 4's protocol on tokio and `LengthDelimitedCodec`. The
+/// cell's network (async server, gated proxy, async client) is built in the
+/// crate itself, since its ends are async.
+fn tokio_length_trial(column: &Column) -> io::Result<Verdict> {
+    tokio_length::rows::weather_trial(column.weather.clone(), &COMMANDS, REPLY_TIMEOUT)
 }

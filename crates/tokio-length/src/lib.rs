@@ -41,15 +41,15 @@
 //! - [`server`]: the async server, one task per connection.
 //! - [`client`]: the async client.
 //! - [`demo`]: the one-process demo, pinned by a snapshot.
-//! - [`weather`]: the story matrix's row and the costs table's row.
+//! - [`rows`]: the story matrix's row and the costs table's row.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod codec;
 pub mod demo;
+pub mod rows;
 pub mod server;
-pub mod weather;
 
 pub use client::{framed, recv_reply, run_client, send_command, Connection};
 pub use codec::{length_codec, FrameCodec, DEFAULT_MAX_FRAME};
