@@ -54,4 +54,6 @@ pub mod server;
 pub use client::{framed, recv_reply, run_client, send_command, Connection};
 pub use codec::{length_codec, FrameCodec, DEFAULT_MAX_FRAME};
 pub use demo::{conversation_transcript, demo_transcript, run_conversation, Conversation};
-pub use server::{serve, serve_connection, ServerConfig, DEFAULT_MAX_CONNECTIONS};
+pub use server::{
+    serve, serve_connection, ServerConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};

@@ -7,7 +7,10 @@ use common::ShellLimits;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio_length::{run_client, serve, ServerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME};
+use tokio_length::{
+    run_client, serve, ServerConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_FRAME,
+};
 
 /// Part II: stage 4's protocol with tokio and LengthDelimitedCodec.
 #[derive(Parser)]
@@ -48,6 +51,9 @@ enum Command {
         /// Serve at most this many connections at once; later ones wait to be accepted.
         #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
+        /// Drop a connection that sends no whole request for this many milliseconds.
+        #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_millis() as u64)]
+        idle_timeout_ms: u64,
     },
     /// Send commands read from standard input, print each reply whole.
     Client {
@@ -76,9 +82,13 @@ fn main() -> Result<()> {
             timeout_ms,
             max_output,
             max_connections,
+            idle_timeout_ms,
         }) => {
             if timeout_ms == 0 {
                 bail!("--timeout-ms 0 would kill every command at once; give at least 1");
+            }
+            if idle_timeout_ms == 0 {
+                bail!("--idle-timeout-ms 0 would drop every client at once; give at least 1");
             }
             if max_connections == 0 {
                 bail!("--max-connections 0 would serve nobody; give at least 1");
@@ -91,6 +101,7 @@ fn main() -> Result<()> {
                 },
                 max_frame,
                 max_connections,
+                idle_timeout: Duration::from_millis(idle_timeout_ms),
             };
             // Many connections on few threads: one worker per core by default.
             let runtime = tokio::runtime::Builder::new_multi_thread()

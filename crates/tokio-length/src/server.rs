@@ -21,6 +21,10 @@ use tokio_util::codec::Framed;
 /// How many connections the server serves at once unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
+/// How long a connection may wait without completing a request before the
+/// server drops it, unless told otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How the server runs commands and reads requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -31,6 +35,10 @@ pub struct ServerConfig {
     /// Connections served at once; the next one waits in the kernel's
     /// accept queue until one of them ends.
     pub max_connections: usize,
+    /// How long the server waits for the next whole request on a
+    /// connection. Without it, `max_connections` clients that connect and
+    /// say nothing would hold every place for good.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +47,7 @@ impl Default for ServerConfig {
             limits: ShellLimits::default(),
             max_frame: DEFAULT_MAX_FRAME,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -92,7 +101,17 @@ where
 {
     let mut frames = Framed::new(stream, FrameCodec::new(config.max_frame));
     let mut answered = 0;
-    while let Some(request) = frames.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(config.idle_timeout, frames.next()).await else {
+            return Err(FrameError::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no whole request within {} ms, so the connection gives its place to others",
+                    config.idle_timeout.as_millis()
+                ),
+            )));
+        };
+        let Some(request) = next else { break };
         let command = String::from_utf8_lossy(&request?).into_owned();
         let limits = config.limits;
         // The shell runner blocks (it waits for a child process), and a

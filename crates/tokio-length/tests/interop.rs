@@ -263,3 +263,33 @@ fn many_connections_on_one_worker_thread() {
         assert_eq!(reply, format!("{i}\n").into_bytes());
     }
 }
+
+/// With room for one connection, a client that connects and says nothing holds it only until the idle timeout; the next client is then served.
+#[test]
+fn silent_client_gives_its_place_back() {
+    let rt = runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = ServerConfig {
+        limits: limits(),
+        max_connections: 1,
+        idle_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    rt.spawn(serve(listener, config));
+    let mut silent = connect(addr);
+    let mut next = connect(addr);
+    length_header_fix::send_command(&mut next, "echo next").unwrap();
+    assert_eq!(
+        length_header_fix::recv_reply(&mut next, DEFAULT_MAX_FRAME).unwrap(),
+        b"next\n"
+    );
+    // By now the silent client was dropped: its place is the one `next` got.
+    let mut rest = Vec::new();
+    assert!(
+        matches!(silent.read_to_end(&mut rest), Ok(0)),
+        "dropped, no reply"
+    );
+}
