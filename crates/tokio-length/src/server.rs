@@ -102,6 +102,8 @@ where
     let mut frames = Framed::new(stream, FrameCodec::new(config.max_frame));
     let mut answered = 0;
     loop {
+        // A deadline for the next whole request: a connection holds one of
+        // `max_connections` places, and a silent one must not keep it.
         let Ok(next) = tokio::time::timeout(config.idle_timeout, frames.next()).await else {
             return Err(FrameError::Io(io::Error::new(
                 io::ErrorKind::TimedOut,
