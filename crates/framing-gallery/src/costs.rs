@@ -50,14 +50,15 @@ pub fn overhead(strategy: Strategy, size: usize) -> io::Result<usize> {
     Ok(out.len() - size)
 }
 
-/// How many frames one run sends: enough to take a few tens of
-/// milliseconds in a release build, fewer connections for half-close (each
-/// leaves a socket in `TIME_WAIT`).
-pub fn frame_count(strategy: Strategy, size: usize) -> usize {
+/// How many frames one run sends, from the costs table's `--replies`
+/// (200 by default: 100,000 small frames, 2,000 large ones, a few tens of
+/// milliseconds each in a release build), and only `replies` connections
+/// for half-close (each leaves a socket in `TIME_WAIT`).
+pub fn frame_count(strategy: Strategy, size: usize, replies: usize) -> usize {
     match (strategy.one_message_per_connection(), size <= 1024) {
-        (true, _) => 200,
-        (false, true) => 100_000,
-        (false, false) => 2_000,
+        (true, _) => replies,
+        (false, true) => replies * 500,
+        (false, false) => replies * 10,
     }
 }
 
@@ -121,13 +122,14 @@ fn median(runs: usize, mut measure: impl FnMut() -> io::Result<f64>) -> io::Resu
 }
 
 /// Every strategy's rows: frames per second at each of [`SIZES`], the
-/// overhead in the words of the row.
-pub fn figures(runs: usize, progress: impl Fn(&str)) -> io::Result<Vec<Figure>> {
+/// overhead in the words of the row; `replies` scales the frame counts
+/// ([`frame_count`]).
+pub fn figures(runs: usize, replies: usize, progress: impl Fn(&str)) -> io::Result<Vec<Figure>> {
     let mut figures = Vec::new();
     for strategy in Strategy::ALL {
         progress(&format!("gallery, {}", strategy.name()));
         for size in SIZES {
-            let n = frame_count(strategy, size);
+            let n = frame_count(strategy, size, replies);
             let shown = if size >= 1024 {
                 format!("{} KiB", size / 1024)
             } else {

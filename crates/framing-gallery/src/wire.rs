@@ -198,5 +198,6 @@ pub fn matrix_trial(strategy: Strategy, weather: Option<&Weather>) -> io::Result
 }
 
 /// What the matrix legend says about the gallery rows' script.
-pub const MATRIX_SCRIPT: &str = "gallery rows: an empty message, text, 256 bytes of every value, \
-2,000 bytes (fixed-length: four 256-byte binary records), client to server, then a half-close";
+pub const MATRIX_SCRIPT: &str = "an empty message, 14 bytes of text, 256 bytes of every value \
+(a `\\n` at byte 10) and 2,000 letters (fixed-length: four 256-byte binary records), client to \
+server, then a half-close";
