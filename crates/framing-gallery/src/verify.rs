@@ -496,6 +496,7 @@ mod tests {
             shown.contains("expected: 1 frame(s) [5 B], clean end"),
             "{shown}"
         );
+        insta::assert_snapshot!("broken_decoder", shown);
     }
 
     /// A correct decoder passes; the same decoder with a dangling half line fails on the leftover.
