@@ -10,7 +10,7 @@
 //! framing can carry (lines cannot carry `\n`, and COBS costs most when there
 //! is no `00` to replace).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -62,7 +62,9 @@ pub fn frame_count(strategy: Strategy, size: usize, replies: usize) -> usize {
     }
 }
 
-/// Frames per second of `size` bytes, `n` of them, one way.
+/// Frames per second of `size` bytes, `n` of them, one way (for
+/// half-close, each frame a connection, which the client sees closed by the
+/// server before it opens the next).
 pub fn frames_per_second(strategy: Strategy, size: usize, n: usize) -> io::Result<f64> {
     let limits = Limits::for_size(size);
     let body = payload(size);
@@ -97,8 +99,17 @@ pub fn frames_per_second(strategy: Strategy, size: usize, n: usize) -> io::Resul
             writer.write_all(&frame)?;
         }
         writer.flush()?;
-        let stream = writer.into_inner().map_err(|e| e.into_error())?;
+        let mut stream = writer.into_inner().map_err(|e| e.into_error())?;
         stream.shutdown(Shutdown::Write)?;
+        if strategy.one_message_per_connection() {
+            // Wait for the server to close its end, as a client that wants
+            // to know its message arrived does. Without it the client opens
+            // connections faster than the server accepts them, the accept
+            // queue overflows, and a dropped SYN costs a 1 s retransmission:
+            // a stall, not the cost of the framing.
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            let _ = stream.read(&mut [0u8; 1])?;
+        }
     }
     let received = server.join()?;
     let elapsed = start.elapsed();
