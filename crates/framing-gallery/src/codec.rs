@@ -233,7 +233,7 @@ impl std::error::Error for EncodeError {}
 /// when more bytes are needed (and leaves the buffer as it is, or consumes
 /// only what it has fully accounted for), and `Err` when the bytes can
 /// never become a valid frame. It must not care how the bytes were cut into
-/// pushes: [`crate::verify`] checks exactly that.
+/// pushes: the decoder verifier (`verify`) checks exactly that.
 pub trait Decoder {
     /// One frame from the front of `buf`, if a whole one is there.
     fn decode(&mut self, buf: &mut Buffer) -> Result<Option<Vec<u8>>, DecodeError>;

@@ -38,23 +38,28 @@
 //! - [`codec`]: the trait pair ([`Decoder`], [`Encoder`]), the [`Buffer`]
 //!   and the driver ([`FrameReader`]), as tokio-util's `codec` module.
 //! - [`strategies`]: one module per framing, and [`Strategy`], the list.
-//! - [`verify`]: **the decoder verifier**, for the gallery's decoders, stage
-//!   4's and stage 6's readers, and a student's own.
+//! - `verify`: **the decoder verifier**, for the gallery's decoders, stage
+//!   4's and stage 6's readers, and a student's own (feature `verifier`, on
+//!   by default).
 //! - [`wire`]: sending messages over a real socket and reading them back,
 //!   for the demo, the story matrix ([`matrix_trial`]) and the costs table
 //!   ([`costs`]).
-//! - [`demo`]: the side-by-side run and the decision table.
+//! - `demo`: the side-by-side run and the decision table (feature
+//!   `verifier`, which checks its hostile inputs).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod codec;
 pub mod costs;
+#[cfg(feature = "verifier")]
 pub mod demo;
 pub mod strategies;
+#[cfg(feature = "verifier")]
 pub mod verify;
 pub mod wire;
 
 pub use codec::{Buffer, DecodeError, Decoder, EncodeError, Encoder, FrameReader, ReadError};
+#[cfg(feature = "verifier")]
 pub use demo::demo_transcript;
 pub use strategies::{
     cobs, content_length, fixed, half_close, length4, lines, netstring, varint, Limits, Strategy,
