@@ -212,4 +212,15 @@ mod tests {
             }
         }
     }
+
+    /// A malformed frame is refused and consumed: the next `00` puts the decoder back in step.
+    #[test]
+    fn resynchronises_after_a_bad_frame() {
+        let mut decoder = Cobs::new(64);
+        let mut buf = Buffer::new();
+        buf.push(&[0x05, 0x11, 0x22, 0x00, 0x03, 0x11, 0x22, 0x00]);
+        let err = decoder.decode(&mut buf).unwrap_err();
+        assert!(err.to_string().contains("promises 4 data bytes"), "{err}");
+        assert_eq!(decoder.decode(&mut buf).unwrap(), Some(vec![0x11, 0x22]));
+    }
 }

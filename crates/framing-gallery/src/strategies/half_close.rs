@@ -74,3 +74,24 @@ impl Encoder for HalfClose {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message is whatever arrived before the end of the stream, an empty one included; over the maximum is refused.
+    #[test]
+    fn the_stream_is_the_message() {
+        let mut buf = Buffer::new();
+        let mut decoder = HalfClose::new(4);
+        assert_eq!(decoder.decode_eof(&mut buf).unwrap(), Some(Vec::new()));
+        assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+        let mut decoder = HalfClose::new(4);
+        buf.push(b"abcde");
+        assert!(decoder
+            .decode(&mut buf)
+            .unwrap_err()
+            .to_string()
+            .contains("at least 5 bytes"));
+    }
+}

@@ -102,3 +102,33 @@ impl Encoder for Lines {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After refusing an over-long line, the decoder discards up to the next `\n` and decodes the lines after it.
+    #[test]
+    fn discards_the_long_line_then_goes_on() {
+        let mut decoder = Lines::new(4);
+        let mut buf = Buffer::new();
+        buf.push(b"ok\ntoo long\nnext\n");
+        assert_eq!(decoder.decode(&mut buf).unwrap(), Some(b"ok".to_vec()));
+        let err = decoder.decode(&mut buf).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line of at least 5 bytes, the maximum is 4; refused before buffering the rest"
+        );
+        assert_eq!(decoder.decode(&mut buf).unwrap(), Some(b"next".to_vec()));
+        assert!(buf.is_empty());
+    }
+
+    /// A message holding `\n` is refused by the encoder, with where.
+    #[test]
+    fn encoder_refuses_a_newline() {
+        let mut out = Vec::new();
+        let err = Lines::new(64).encode(b"a\nb", &mut out).unwrap_err();
+        assert_eq!(err, EncodeError::Contains { byte: b'\n', at: 1 });
+        assert!(out.is_empty());
+    }
+}

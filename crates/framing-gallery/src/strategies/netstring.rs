@@ -117,3 +117,35 @@ impl Encoder for Netstring {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(input: &[u8]) -> Result<Option<Vec<u8>>, DecodeError> {
+        let mut buf = Buffer::new();
+        buf.push(input);
+        Netstring::new(1024).decode(&mut buf)
+    }
+
+    /// The diagram: `5:hello,` and `0:,`; a half-arrived netstring is "need more".
+    #[test]
+    fn diagram() {
+        assert_eq!(decode(b"5:hello,").unwrap(), Some(b"hello".to_vec()));
+        assert_eq!(decode(b"0:,").unwrap(), Some(Vec::new()));
+        assert_eq!(decode(b"5:hel").unwrap(), None);
+        assert_eq!(decode(b"12").unwrap(), None);
+    }
+
+    /// Leading zeros, a missing comma, a stray byte and too many digits are refused with the reason.
+    #[test]
+    fn refusals() {
+        let err = |input: &[u8]| decode(input).unwrap_err().to_string();
+        assert!(err(b"05:hello,").contains("leading zero"));
+        assert!(err(b"5:hello!").contains("where the `,` belongs"));
+        assert!(err(b"5x").contains("`x` where a length digit or `:` belongs"));
+        assert!(err(b":").contains("`:` where a length digit"));
+        assert!(err(b"10000").contains("at least 10000 bytes, the maximum is 1024"));
+        assert!(err(b"1025:").contains("1025 bytes announced"));
+    }
+}
