@@ -19,7 +19,8 @@
 //! Overhead: the delimiter plus one code byte per 254 bytes (at least one),
 //! so never more than 2 + n/254 bytes, whatever the payload; byte stuffing
 //! (SLIP, HDLC) doubles a payload made of escapes. After garbage, the next
-//! `00` is a place to start again: COBS is what serial links use for that.
+//! `00` is a place to start again, which is why COBS is a common choice on
+//! serial links that drop or corrupt bytes.
 //!
 //! **Oversize: fail fast, then discard,** as [`crate::lines`]: the decoder
 //! searches only the first `max_encoded + 1` bytes for the delimiter, and

@@ -1,7 +1,8 @@
 //! One message per connection, ended by the sender's half-close
-//! (`shutdown(Write)`, a TCP FIN: RFC 9293, section 3.6): HTTP/1.0 bodies
-//! without `Content-Length`, `nc host port < file`, and stage 5's and 6's
-//! uploads in the classic tutorial's first drafts.
+//! (`shutdown(Write)`, a TCP FIN: RFC 9293, section 3.6): an HTTP/1.1
+//! response without `Content-Length` or chunked coding (RFC 9112, section
+//! 6.3), or `nc -N host port < file` (OpenBSD netcat's `-N` shuts the socket
+//! down after the end of its input).
 //!
 //! ```text
 //!   connect ─ h e l l o ─ FIN  ->  [hello]
@@ -11,10 +12,10 @@
 //! Zero bytes of overhead on the stream, any payload, and the sender need
 //! not know the length in advance: the end of the stream *is* the frame's
 //! end. The price is a connection per message (a handshake, a FIN each way,
-//! and a `TIME_WAIT` on one side), and a connection that breaks early looks
-//! the same as one that ended: a reset is an error, but a peer that crashes
-//! after a clean close mid-message cannot be told apart from one that meant
-//! to stop there.
+//! and a `TIME_WAIT` on one side), and a message cut short looks whole: if
+//! the sending program crashes halfway, its kernel closes the socket with an
+//! ordinary FIN, and the receiver takes the first half for the message. Only
+//! a reset is an error. A length prefix would have caught it.
 //!
 //! **Oversize: fail fast.** Once more than `max_len` bytes are buffered the
 //! decoder refuses, whatever is still coming; memory stays at `max_len` plus
