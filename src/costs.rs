@@ -125,6 +125,15 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
         value: median(runs, md5_rate)?,
         unit: "MB/s",
     });
+    // Part II: every framing of the gallery, measured by the gallery crate.
+    for f in framing_gallery::costs::figures(runs, n, progress)? {
+        figures.push(Figure {
+            stage: f.row,
+            what: f.what,
+            value: f.value,
+            unit: f.unit,
+        });
+    }
     Ok(render(&figures, runs))
 }
 

@@ -82,13 +82,12 @@ type Trial = fn(&Column) -> io::Result<Verdict>;
 
 /// The TCP stages, in story order, with the trial that puts each through a
 /// column's weather.
-const STAGES: [(&str, Trial); 6] = [
+const STAGES: [(&str, Trial); 5] = [
     ("naive-exec-sticky", naive_exec_trial),
     ("sleep-fix", sleep_fix_trial),
     ("length-header-fix", length_header_trial),
     ("ack-handshake", ack_handshake_trial),
     ("md5-upload", md5_upload_trial),
-    ("tokio-length", tokio_length_trial),
 ];
 
 /// The commands every remote-execution stage runs in the matrix: one reply
@@ -103,8 +102,9 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// cell's time is the coalescing window, spent waiting).
 pub fn run() -> io::Result<Vec<Row>> {
     let columns = columns();
+    let trials = trials();
     let results = thread::scope(|scope| {
-        let handles: Vec<Vec<_>> = STAGES
+        let handles: Vec<Vec<_>> = trials
             .iter()
             .map(|(_, trial)| {
                 columns
@@ -125,11 +125,29 @@ pub fn run() -> io::Result<Vec<Row>> {
             })
             .collect::<io::Result<Vec<Vec<Verdict>>>>()
     })?;
-    Ok(STAGES
+    Ok(trials
         .iter()
         .zip(results)
         .map(|((stage, _), cells)| Row { stage, cells })
         .collect())
+}
+
+type RowTrial = Box<dyn Fn(&Column) -> io::Result<Verdict> + Sync>;
+
+/// The stages' trials, then Part II's: every framing of the gallery, whose
+/// rows are produced by the gallery crate itself over the same weathers, and
+/// stage 4's protocol on tokio.
+fn trials() -> Vec<(&'static str, RowTrial)> {
+    let stages = STAGES
+        .iter()
+        .map(|&(stage, trial)| (stage, Box::new(trial) as RowTrial));
+    let gallery = framing_gallery::Strategy::ALL.map(|strategy| {
+        let trial =
+            move |column: &Column| framing_gallery::matrix_trial(strategy, column.weather.as_ref());
+        (strategy.row_name(), Box::new(trial) as RowTrial)
+    });
+    let tokio = std::iter::once(("tokio-length", Box::new(tokio_length_trial) as RowTrial));
+    stages.chain(gallery).chain(tokio).collect()
 }
 
 /// The heading the tour prints above the matrix.
@@ -198,6 +216,11 @@ pub fn render(rows: &[Row]) -> String {
         let _ = write!(out, "\n  {:<14}  {flags}", column.name);
     }
     out.push('\n');
+    let _ = writeln!(
+        out,
+        "Gallery rows (Part II, `cargo run -p framing-gallery`): {}.",
+        framing_gallery::wire::MATRIX_SCRIPT
+    );
     out
 }
 

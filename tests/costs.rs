@@ -24,6 +24,8 @@ fn costs_table_has_every_row() {
         "one round trip each",
         "upload of a 1 MiB file",
         "the bound",
+        "gallery/varint",
+        "64 KiB frames (a connection each) per second",
     ] {
         assert!(table.contains(row), "no row {row:?} in\n{table}");
     }

@@ -27,5 +27,27 @@ fn story_matrix() {
         assert!(row.cells[0].is_intact(), "{lucky}: {:?}", row.cells);
         assert!(!row.cells[1].is_intact(), "{lucky}: {:?}", row.cells);
     }
+    // Part II: every framing of the gallery survives every weather, except
+    // lines, which fail in every column for the reason the lesson gives
+    // (a binary message holds a newline), not because of the weather.
+    for strategy in framing_gallery::Strategy::ALL {
+        let row = by_stage(strategy.row_name());
+        if strategy == framing_gallery::Strategy::Lines {
+            for cell in &row.cells {
+                assert!(
+                    matches!(cell, Verdict::Broken(why) if why.contains("holds `\\n`")),
+                    "lines: {:?}",
+                    row.cells
+                );
+            }
+        } else {
+            assert!(
+                row.cells.iter().all(Verdict::is_intact),
+                "{} must survive every weather: {:?}",
+                row.stage,
+                row.cells
+            );
+        }
+    }
     insta::assert_snapshot!("matrix", matrix::render(&rows));
 }

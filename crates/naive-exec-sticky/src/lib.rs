@@ -43,18 +43,21 @@
 //!   connection), [`handle_connection`] and [`handle_connection_with`] (one
 //!   connection: one read, run, one write, again), [`reply_to`] (what the
 //!   server answers to one command's bytes).
-//! - Client: [`connect`], [`send_command`], [`recv_reply`] (the naive single
-//!   read), [`no_reply_line`], [`run_client`] (the two-terminal loop).
+//! - Client: [`connect`], [`send_command`], [`recv_reply`] and
+//!   [`recv_reply_up_to`] (the naive single read), [`no_reply_line`],
+//!   [`run_client`] (the two-terminal loop).
 //! - Demo: [`conversation_transcript`] runs [`common::demo::EXEC_SCRIPT`]
 //!   through a real server and client, synchronised turn by turn so it is
 //!   identical on every run, and shows the boundary timeline and a verdict
 //!   derived from it; [`demo_transcript`] wraps it for `cargo run`.
+//!   [`Tweaks`] switches on the popular non-fixes (`--read-size N`,
+//!   `--nodelay`) so that a student sees them fail in the same demo.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -266,14 +269,26 @@ pub fn send_command<W: Write + ?Sized>(w: &mut W, cmd: &str) -> io::Result<()> {
     w.flush()
 }
 
-/// The naive client read: ONE read of up to [`READ_SIZE`] bytes, whatever
-/// it returns is "the reply".
+/// The naive client read: ONE read of up to [`READ_SIZE`] bytes (Python's
+/// `recv(1024)`), whatever it returns is "the reply". See [`recv_reply_up_to`].
+pub fn recv_reply<R: Read + ?Sized>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
+    recv_reply_up_to(r, READ_SIZE)
+}
+
+/// ONE read of up to `read_size` bytes, whatever it returns is "the reply":
+/// the naive client read, with the buffer size as a knob so that a student
+/// can try the "use a bigger buffer" advice (`--read-size`) and see that it
+/// only moves the cut. `read_size` 0 is taken as 1 (an empty buffer would
+/// read nothing and look like the end of the stream).
 ///
 /// `Ok(None)` when the read timed out (set a read timeout on the stream, as
 /// [`connect`] does); an [`io::ErrorKind::UnexpectedEof`] error when the
 /// server closed the connection.
-pub fn recv_reply<R: Read + ?Sized>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = vec![0u8; READ_SIZE];
+pub fn recv_reply_up_to<R: Read + ?Sized>(
+    r: &mut R,
+    read_size: usize,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; read_size.max(1)];
     loop {
         match r.read(&mut buf) {
             Ok(0) => {
@@ -327,8 +342,27 @@ fn show_reply<W: Write + ?Sized>(out: &mut W, reply: &[u8]) -> io::Result<()> {
 /// Errors when the connection fails, for example when the server closed it.
 pub fn run_client<R, S, O, E>(
     input: &mut InputLines<R>,
+    stream: S,
+    read_timeout: Duration,
+    out: &mut O,
+    diag: &mut E,
+) -> io::Result<()>
+where
+    R: BufRead,
+    S: Read + Write,
+    O: Write + ?Sized,
+    E: Write + ?Sized,
+{
+    run_client_reading(input, stream, read_timeout, READ_SIZE, out, diag)
+}
+
+/// [`run_client`] with ONE read of up to `read_size` bytes per command
+/// instead of [`READ_SIZE`] (the client's `--read-size`).
+pub fn run_client_reading<R, S, O, E>(
+    input: &mut InputLines<R>,
     mut stream: S,
     read_timeout: Duration,
+    read_size: usize,
     out: &mut O,
     diag: &mut E,
 ) -> io::Result<()>
@@ -349,13 +383,43 @@ where
             writeln!(diag, "(nothing sent: {e})")?;
             continue;
         }
-        match recv_reply(&mut stream)? {
+        match recv_reply_up_to(&mut stream, read_size)? {
             Some(reply) => show_reply(out, &reply)?,
             None => writeln!(out, "{}", no_reply_line(read_timeout))?,
         }
         out.flush()?;
     }
     Ok(())
+}
+
+/// The popular non-fixes a student can switch on in the demo (and, for the
+/// read size, in the client), to see that they do not frame anything.
+///
+/// [`Tweaks::default`] is the classic tutorial: one `recv(1024)`, Nagle's
+/// algorithm left on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tweaks {
+    /// The size of the client's one read per reply (`--read-size`).
+    pub read_size: usize,
+    /// Set `TCP_NODELAY` on both ends' sockets (`--nodelay`): Nagle's
+    /// algorithm is switched off, so small writes leave at once.
+    pub nodelay: bool,
+}
+
+impl Default for Tweaks {
+    fn default() -> Self {
+        Tweaks {
+            read_size: READ_SIZE,
+            nodelay: false,
+        }
+    }
+}
+
+impl Tweaks {
+    /// True for the classic tutorial's settings.
+    pub fn is_default(&self) -> bool {
+        *self == Tweaks::default()
+    }
 }
 
 /// One turn of the demo's conversation.
@@ -378,11 +442,20 @@ struct Turn {
 /// before it makes its one naive read. A turn with nothing outstanding just
 /// times out after [`DEMO_READ_TIMEOUT`], which is the point of `true`.
 pub fn conversation_transcript() -> io::Result<String> {
+    conversation_transcript_with(Tweaks::default())
+}
+
+/// [`conversation_transcript`] with the popular non-fixes of `tweaks`
+/// switched on: a client read of another size, `TCP_NODELAY` on both ends.
+/// Still synchronised turn by turn, so it is identical on every run too.
+pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
+    let read_size = tweaks.read_size.max(1);
     let timeline = Timeline::new("server -> client");
     let (written_tx, written_rx) = mpsc::channel::<usize>();
     let server_timeline = timeline.clone();
     let server = common::spawn_loopback(move |listener| {
         let (stream, _) = listener.accept()?;
+        stream.set_nodelay(tweaks.nodelay)?;
         handle_connection_with(stream, &ServerConfig::default(), |served| {
             // Recorded by hand, one message per reply, whatever number of
             // write calls write_all needed.
@@ -399,9 +472,10 @@ pub fn conversation_transcript() -> io::Result<String> {
 
     let stream = TcpStream::connect(server.addr())?;
     stream.set_read_timeout(Some(DEMO_READ_TIMEOUT))?;
+    stream.set_nodelay(tweaks.nodelay)?;
     let mut client = Tap::new(stream)
         .record_reads(timeline.clone())
-        .max_read(READ_SIZE);
+        .max_read(read_size);
 
     let mut out = String::new();
     let mut turns = Vec::new();
@@ -420,10 +494,10 @@ pub fn conversation_transcript() -> io::Result<String> {
         let outstanding = written - consumed;
         wait_for_bytes(
             client.get_ref(),
-            outstanding.min(READ_SIZE),
+            outstanding.min(read_size),
             DEFAULT_SYNC_TIMEOUT,
         )?;
-        let read = match recv_reply(&mut client)? {
+        let read = match recv_reply_up_to(&mut client, read_size)? {
             Some(reply) => {
                 let mut shown = Vec::new();
                 show_reply(&mut shown, &reply)?;
@@ -443,14 +517,19 @@ pub fn conversation_transcript() -> io::Result<String> {
             read,
         });
     }
-    drop(client);
+    // End of input, then wait for the server: with a small read size some
+    // reply bytes are still unread here, and closing a socket with unread
+    // bytes resets the connection, which the server would report as an
+    // error. A half-close first lets it finish cleanly.
+    client.get_ref().shutdown(Shutdown::Write)?;
     server.join()?;
+    drop(client);
 
     let _ = writeln!(out);
     out.push_str(&timeline.render());
     let analysis = timeline.analysis();
     let lengths: Vec<usize> = timeline.messages().iter().map(|m| m.len).collect();
-    let (verdict, lines) = judge(&turns, &lengths, &analysis);
+    let (verdict, lines) = judge(&turns, &lengths, &analysis, read_size);
     let _ = writeln!(out);
     let _ = writeln!(out, "What the user saw:");
     for line in lines {
@@ -480,7 +559,12 @@ pub fn conversation_transcript() -> io::Result<String> {
 
 /// Reads the timeline turn by turn and says, in words, what each answer
 /// the user saw really was.
-fn judge(turns: &[Turn], lengths: &[usize], analysis: &Analysis) -> (Verdict, Vec<String>) {
+fn judge(
+    turns: &[Turn],
+    lengths: &[usize],
+    analysis: &Analysis,
+    read_size: usize,
+) -> (Verdict, Vec<String>) {
     let command_of = |message: usize| {
         turns
             .iter()
@@ -538,7 +622,7 @@ fn judge(turns: &[Turn], lengths: &[usize], analysis: &Analysis) -> (Verdict, Ve
             let len = lengths.get(p.message).copied().unwrap_or(0);
             if carriers > 1 && p.end < len && p.message == turn.message {
                 why.push(format!(
-                    "one read stops at {READ_SIZE} bytes, so the other {} wait in the socket \
+                    "one read stops at {read_size} bytes, so the other {} wait in the socket \
                      for the next read (split)",
                     len - p.end
                 ));
@@ -550,10 +634,13 @@ fn judge(turns: &[Turn], lengths: &[usize], analysis: &Analysis) -> (Verdict, Ve
                 ));
             }
         }
-        if !read.pieces.iter().any(|p| p.message == turn.message) && own_len > 0 {
-            why.push(format!(
-                "its own {own_len} bytes are still waiting for a later read"
-            ));
+        if !read.pieces.iter().any(|p| p.message == turn.message) {
+            why.push(if own_len > 0 {
+                format!("its own {own_len} bytes are still waiting for a later read")
+            } else {
+                "it printed nothing itself: every byte shown belongs to an earlier reply"
+                    .to_string()
+            });
         }
         let mut line = format!("the answer shown for `{}` {shown}", turn.command);
         if why.is_empty() {
@@ -611,10 +698,17 @@ fn describe_piece(p: &Piece, len: usize, whose: &str) -> String {
 /// The demo: what the stage is, the conversation with its timeline and
 /// verdict, and what to try next.
 pub fn demo_transcript() -> io::Result<String> {
+    demo_transcript_with(Tweaks::default())
+}
+
+/// [`demo_transcript`] with the popular non-fixes of `tweaks` switched on
+/// (`--read-size N`, `--nodelay`), and a note on what each really changes.
+pub fn demo_transcript_with(tweaks: Tweaks) -> io::Result<String> {
+    let read_size = tweaks.read_size.max(1);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Stage 2, naive-exec-sticky: remote command execution, one recv({READ_SIZE}) per reply"
+        "Stage 2, naive-exec-sticky: remote command execution, one recv({read_size}) per reply"
     );
     let _ = writeln!(out);
     let _ = writeln!(
@@ -623,25 +717,80 @@ pub fn demo_transcript() -> io::Result<String> {
     );
     let _ = writeln!(
         out,
-        "with nothing around it; the client shows what ONE read of up to {READ_SIZE} bytes returns."
+        "with nothing around it; the client shows what ONE read of up to {read_size} bytes returns."
     );
+    if tweaks.nodelay {
+        let _ = writeln!(
+            out,
+            "Both sockets have TCP_NODELAY set (--nodelay): Nagle's algorithm is off."
+        );
+    }
     let _ = writeln!(
         out,
         "A real server and client on 127.0.0.1 run {} commands:",
         EXEC_SCRIPT.len()
     );
     let _ = writeln!(out);
-    out.push_str(&conversation_transcript()?);
+    out.push_str(&conversation_transcript_with(tweaks)?);
+    if !tweaks.is_default() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "What the flags changed:");
+        if tweaks.nodelay {
+            out.push_str(&common::demo::wrap(
+                "--nodelay: small writes now leave at once instead of waiting for the ACK of \
+                 earlier data (RFC 896). That changes when bytes are sent, not where a reader's \
+                 read stops: a read still returns whatever is waiting, up to its size, and \
+                 nothing on the wire says where a reply ends.",
+                88,
+                "  - ",
+                "    ",
+            ));
+        }
+        if read_size != READ_SIZE {
+            out.push_str(&common::demo::wrap(
+                &format!(
+                    "--read-size {read_size}: each answer is one read of up to {read_size} \
+                     bytes instead of 1024. That moves the cut, it does not remove it: an \
+                     answer longer than {read_size} bytes is split, and one that arrives in \
+                     pieces (weather: --split 1) is split whatever the size; a bigger read \
+                     also takes more of whatever is waiting, the next reply included."
+                ),
+                88,
+                "  - ",
+                "    ",
+            ));
+        }
+    }
+    let mut flags = String::new();
+    if read_size != READ_SIZE {
+        flags.push_str(&format!(" --read-size {read_size}"));
+    }
+    if tweaks.nodelay {
+        flags.push_str(" --nodelay");
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "Try it in two terminals:");
     let _ = writeln!(out, "    cargo run -p naive-exec-sticky -- server");
     let _ = writeln!(
         out,
-        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p naive-exec-sticky -- client"
+        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p naive-exec-sticky -- client{flags}"
     );
-    let _ = writeln!(
-        out,
-        "The tail of seq's output appears where `hi` was expected. Then type commands yourself."
-    );
+    if read_size >= 1492 {
+        // seq 1 400's 1,492 bytes fit in one read: nothing is left over to
+        // glue on a quiet loopback, so send the student to the weather.
+        let _ = writeln!(
+            out,
+            "Then put the weather proxy in between (docs/weather.md, --split 1 --lockstep): the"
+        );
+        let _ = writeln!(
+            out,
+            "same client cuts `echo hi`'s 3 bytes, because a read returns what has arrived."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "The tail of seq's output appears where `hi` was expected. Then type commands yourself."
+        );
+    }
     Ok(out)
 }

@@ -29,6 +29,31 @@ use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Demo: make each answer one read of up to N bytes instead of 1024 (the "bigger
+    /// buffer" advice; it moves the cut, it does not remove it).
+    #[arg(long, value_name = "N", default_value_t = naive_exec_sticky::READ_SIZE,
+          value_parser = read_size)]
+    read_size: usize,
+    /// Demo: set TCP_NODELAY on both ends (Nagle's algorithm off); the reads glue and split
+    /// as before.
+    #[arg(long)]
+    nodelay: bool,
+}
+
+/// The largest `--read-size`: far beyond any reply the demo or a shell
+/// prints, and small enough that the buffer is never a memory problem.
+const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
+
+fn read_size(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes; try 4096"))?;
+    if n == 0 || n > MAX_READ_SIZE {
+        return Err(format!(
+            "a read size must be between 1 and {MAX_READ_SIZE} bytes; try 4096"
+        ));
+    }
+    Ok(n)
 }
 
 #[derive(Subcommand)]
@@ -56,6 +81,13 @@ enum Command {
         /// How long to wait for a reply, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         read_timeout_ms: u64,
+        /// Make each answer one read of up to N bytes instead of 1024.
+        #[arg(long, value_name = "N", default_value_t = naive_exec_sticky::READ_SIZE,
+              value_parser = read_size)]
+        read_size: usize,
+        /// Set TCP_NODELAY on the client's socket (Nagle's algorithm off).
+        #[arg(long)]
+        nodelay: bool,
     },
 }
 
@@ -74,9 +106,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
+            let tweaks = naive_exec_sticky::Tweaks {
+                read_size: cli.read_size,
+                nodelay: cli.nodelay,
+            };
             print!(
                 "{}",
-                naive_exec_sticky::demo_transcript().context("the demo failed")?
+                naive_exec_sticky::demo_transcript_with(tweaks).context("the demo failed")?
             );
             Ok(())
         }
@@ -89,7 +125,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Client {
             addr,
             read_timeout_ms,
-        }) => client(addr, Duration::from_millis(read_timeout_ms)),
+            read_size,
+            nodelay,
+        }) => client(
+            addr,
+            Duration::from_millis(read_timeout_ms),
+            read_size,
+            nodelay,
+        ),
     }
 }
 
@@ -124,13 +167,22 @@ fn server(
     naive_exec_sticky::serve(listener, config).context("the server stopped")
 }
 
-fn client(addr: SocketAddr, read_timeout: Duration) -> anyhow::Result<()> {
+fn client(
+    addr: SocketAddr,
+    read_timeout: Duration,
+    read_size: usize,
+    nodelay: bool,
+) -> anyhow::Result<()> {
     let stream = naive_exec_sticky::connect(addr, read_timeout)?;
+    stream
+        .set_nodelay(nodelay)
+        .context("could not set TCP_NODELAY")?;
     let mut input = InputLines::stdin("> ");
-    naive_exec_sticky::run_client(
+    naive_exec_sticky::run_client_reading(
         &mut input,
         stream,
         read_timeout,
+        read_size,
         &mut std::io::stdout(),
         &mut std::io::stderr(),
     )?;

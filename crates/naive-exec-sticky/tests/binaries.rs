@@ -86,3 +86,15 @@ fn client_without_server_fails_clearly() {
     assert!(err.contains("Is the server running?"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// `--read-size 0` is refused with a line that says what to give instead.
+#[test]
+fn read_size_zero_is_refused() {
+    let out = Command::new(BIN)
+        .args(["--read-size", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("between 1 and"), "{err}");
+}
