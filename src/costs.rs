@@ -83,6 +83,15 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
         value: median(runs, || frames_one_way(200_000))?,
         unit: "/s",
     });
+    progress("tokio-length, the same frames through LengthDelimitedCodec");
+    figures.push(Figure {
+        stage: "tokio-length",
+        what: "16-byte frames per second, one way, LengthDelimitedCodec".into(),
+        value: median(runs, || {
+            tokio_length::rows::codec_frames_one_way(200_000, 16)
+        })?,
+        unit: "/s",
+    });
     progress("stage 5, the ACK round trip");
     figures.push(Figure {
         stage: "ack-handshake",

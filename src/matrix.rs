@@ -135,7 +135,8 @@ pub fn run() -> io::Result<Vec<Row>> {
 type RowTrial = Box<dyn Fn(&Column) -> io::Result<Verdict> + Sync>;
 
 /// The stages' trials, then Part II's: every framing of the gallery, whose
-/// rows are produced by the gallery crate itself over the same weathers.
+/// rows are produced by the gallery crate itself over the same weathers, and
+/// stage 4's protocol on tokio.
 fn trials() -> Vec<(&'static str, RowTrial)> {
     let stages = STAGES
         .iter()
@@ -145,7 +146,8 @@ fn trials() -> Vec<(&'static str, RowTrial)> {
             move |column: &Column| framing_gallery::matrix_trial(strategy, column.weather.as_ref());
         (strategy.row_name(), Box::new(trial) as RowTrial)
     });
-    stages.chain(gallery).collect()
+    let tokio = std::iter::once(("tokio-length", Box::new(tokio_length_trial) as RowTrial));
+    stages.chain(gallery).chain(tokio).collect()
 }
 
 /// The heading the tour prints above the matrix.
@@ -562,4 +564,11 @@ fn first_words(text: &str) -> String {
         .take(5)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Part II: stage 4's protocol on tokio and `LengthDelimitedCodec`. The
+/// cell's network (async server, gated proxy, async client) is built in the
+/// crate itself, since its ends are async.
+fn tokio_length_trial(column: &Column) -> io::Result<Verdict> {
+    tokio_length::rows::weather_trial(column.weather.clone(), &COMMANDS, REPLY_TIMEOUT)
 }

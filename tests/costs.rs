@@ -20,6 +20,7 @@ fn costs_table_has_every_row() {
         "header + body in one write",
         "two writes",
         "frames per second",
+        "LengthDelimitedCodec",
         "one round trip each",
         "upload of a 1 MiB file",
         "the bound",
