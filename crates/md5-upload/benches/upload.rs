@@ -13,6 +13,10 @@
 //! resident memory (VmHWM) of client and server, and finally 32 clients
 //! uploading at once.
 //!
+//! Each round also shows the CPU seconds each side used (from /proc, Linux):
+//! on a machine other work is loading, the wall-clock ratio says as much
+//! about the neighbours as about the upload, the CPU seconds do not.
+//!
 //! The floor, on two cores: both ends hash every byte, each on its own core,
 //! while `md5sum` hashes once on one core; what the upload adds is the copies
 //! (file -> client -> socket -> server -> file) and the final sync.
@@ -65,6 +69,25 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time from /proc/PID/stat (Linux), in seconds: the process's own
+/// user + system time (all its threads), and that of its waited-for children.
+/// Clock ticks are taken as USER_HZ = 100, which Linux uses on every common
+/// architecture.
+fn cpu_seconds(pid: &str) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let tick = |i: usize| fields.get(i).copied().unwrap_or(0) as f64 / 100.0;
+    // utime, stime, cutime, cstime are fields 14-17: indexes 10-13 here.
+    Some((tick(10) + tick(11), tick(12) + tick(13)))
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -136,18 +159,32 @@ fn start_upload(addr: &str, path: &Path) -> Upload {
 impl Upload {
     /// Waits for the verdict line; returns the time, the client's peak memory
     /// (read while the client waits for its next line) and the line.
-    fn finish(mut self) -> (Duration, Option<u64>, String) {
+    fn finish(self) -> (Duration, Option<u64>, String) {
+        let (elapsed, hwm, _, line) = self.finish_with_cpu();
+        (elapsed, hwm, line)
+    }
+
+    /// [`Upload::finish`], and the client's CPU seconds.
+    fn finish_with_cpu(mut self) -> (Duration, Option<u64>, f64, String) {
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("client verdict");
         let elapsed = self.started.elapsed();
         let hwm = vm_hwm_kib(self.child.id());
+        let cpu = cpu_seconds(&self.child.id().to_string()).map_or(0.0, |c| c.0);
         drop(self.child.stdin.take());
         let _ = self.child.wait();
-        (elapsed, hwm, line.trim().to_string())
+        (elapsed, hwm, cpu, line.trim().to_string())
     }
 }
 
 fn time_md5sum(path: &Path) -> Duration {
+    time_md5sum_with_cpu(path).0
+}
+
+/// `md5sum`'s wall time and CPU seconds (this process's waited-for children
+/// before and after it).
+fn time_md5sum_with_cpu(path: &Path) -> (Duration, f64) {
+    let before = cpu_seconds("self").map_or(0.0, |c| c.1);
     let started = Instant::now();
     let status = Command::new("md5sum")
         .arg(path)
@@ -155,7 +192,9 @@ fn time_md5sum(path: &Path) -> Duration {
         .status()
         .expect("run md5sum");
     assert!(status.success(), "md5sum failed");
-    started.elapsed()
+    let elapsed = started.elapsed();
+    let after = cpu_seconds("self").map_or(0.0, |c| c.1);
+    (elapsed, after - before)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -251,13 +290,18 @@ fn main() {
     }
     for round in 1..=rounds {
         for p in &mut places {
-            let md5 = time_md5sum(&p.source);
-            let (up, hwm, line) = start_upload(&p.server.addr, &p.source).finish();
+            let (md5, md5_cpu) = time_md5sum_with_cpu(&p.source);
+            let server_pid = p.server.child.id().to_string();
+            let server_before = cpu_seconds(&server_pid).map_or(0.0, |c| c.0);
+            let (up, hwm, client_cpu, line) =
+                start_upload(&p.server.addr, &p.source).finish_with_cpu();
+            let server_cpu = cpu_seconds(&server_pid).map_or(0.0, |c| c.0) - server_before;
             assert!(line.contains("203 verified"), "upload failed: {line}");
             let _ = std::fs::remove_file(p.put.join("random.bin"));
             p.client_peak = p.client_peak.max(hwm.unwrap_or(0));
             println!(
-                "  round {round}, {:>6}: md5sum {:>7.3} s   upload {:>7.3} s   ratio {:.2}   \
+                "  round {round}, {:>6}: md5sum {:>6.3} s   upload {:>6.3} s   ratio {:.2}   \
+                 CPU s: md5sum {md5_cpu:.2}, client {client_cpu:.2} + server {server_cpu:.2}   \
                  client peak {}",
                 p.label,
                 md5.as_secs_f64(),
