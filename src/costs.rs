@@ -22,7 +22,7 @@ pub struct CostsArgs {
     pub runs: u32,
     /// `echo hi` commands per run for the fast stages (the sleep and the
     /// two-writes stall use a tenth of this, at least 5); the stage-4 frame
-    /// rows send 250 times this many frames one write each, and 10,000 times
+    /// rows send 2,500 times this many frames one write each, and 10,000 times
     /// this many batched.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub replies: u32,
@@ -82,7 +82,7 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
     figures.push(Figure {
         stage: "length-header-fix",
         what: "16-byte frames per second one way, one write (system call) per frame".into(),
-        value: median(runs, || frames_one_way(n * 250, false))?,
+        value: median(runs, || frames_one_way(n * 2_500, false))?,
         unit: "/s",
     });
     progress("stage 4, small frames one way, batched");
