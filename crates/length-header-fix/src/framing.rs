@@ -6,6 +6,12 @@
 //! (`len` bytes) are complete; a peer that closes *between* frames has simply
 //! finished, while a peer that closes *inside* a frame is an error that says
 //! how far it got.
+//!
+//! Writing follows tokio-util's split of `feed` from `send`: [`write_frame`]
+//! hands one frame over in one write and never flushes, so a buffered writer
+//! can batch many frames into one system call; whoever waits for an answer
+//! flushes. Both sides agree on a maximum: the writer refuses a body the
+//! reader would refuse.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
