@@ -82,7 +82,7 @@ fn stage_4_read_frame_passes() {
     let messages: Vec<Vec<u8>> = awkward_messages().into_iter().map(|(_, m)| m).collect();
     let mut wire = Vec::new();
     for m in &messages {
-        length_header_fix::write_frame(&mut wire, m).unwrap();
+        length_header_fix::write_frame(&mut wire, m, length_header_fix::DEFAULT_MAX_FRAME).unwrap();
     }
     let read_all = |r: &mut dyn Read| {
         let mut frames = Vec::new();
@@ -103,7 +103,7 @@ fn stage_4_read_frame_passes() {
 fn stage_6_upload(name: &str, data: &[u8], wire: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let json = FileInfo::put(name, data.len() as u64).to_json();
     let digest = md5_upload::hashing::md5_hex(data).into_bytes();
-    length_header_fix::write_frame(wire, &json).unwrap();
+    length_header_fix::write_frame(wire, &json, length_header_fix::DEFAULT_MAX_FRAME).unwrap();
     wire.extend_from_slice(data);
     wire.extend_from_slice(&digest);
     vec![json, data.to_vec(), digest]

@@ -184,7 +184,8 @@ mod tests {
     fn stage4_bytes(bodies: &[&[u8]]) -> Vec<u8> {
         let mut wire = Vec::new();
         for body in bodies {
-            length_header_fix::write_frame(&mut wire, body).unwrap();
+            length_header_fix::write_frame(&mut wire, body, length_header_fix::DEFAULT_MAX_FRAME)
+                .unwrap();
         }
         wire
     }

@@ -218,7 +218,7 @@ pub fn stage4_frames_one_way(n: usize, body_len: usize) -> io::Result<f64> {
     let start = Instant::now();
     let mut writer = BufWriter::with_capacity(BUFFER, stream);
     for _ in 0..n {
-        length_header_fix::write_frame(&mut writer, &body)?;
+        length_header_fix::write_frame(&mut writer, &body, DEFAULT_MAX_FRAME)?;
     }
     writer.flush()?;
     drop(writer);

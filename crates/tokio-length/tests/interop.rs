@@ -126,7 +126,8 @@ fn servers_answer_the_same_bytes() {
     // And both are the script's replies, each behind its little-endian length.
     let mut want = Vec::new();
     for reply in expected(EXEC_SCRIPT) {
-        length_header_fix::write_frame(&mut want, &reply).unwrap();
+        length_header_fix::write_frame(&mut want, &reply, length_header_fix::DEFAULT_MAX_FRAME)
+            .unwrap();
     }
     assert_eq!(async_wire, want);
 }
