@@ -150,6 +150,13 @@ impl Report {
 
 /// Runs every exercise of `set`, each on its own thread with [`DEADLINE`].
 pub fn check(set: &'static dyn Set) -> Report {
+    check_within(set, DEADLINE)
+}
+
+/// [`check`] with another deadline: an exercise still running after it is
+/// reported as timed out (its thread is left behind, asleep or spinning,
+/// until the process ends).
+pub fn check_within(set: &'static dyn Set, deadline: Duration) -> Report {
     let started = Instant::now();
     let pending: Vec<_> = EXERCISES
         .iter()
@@ -170,7 +177,7 @@ pub fn check(set: &'static dyn Set) -> Report {
             if !spawned {
                 return (ex, Status::Panicked("could not start a thread".into()));
             }
-            let left = DEADLINE.saturating_sub(started.elapsed());
+            let left = deadline.saturating_sub(started.elapsed());
             let status = match rx.recv_timeout(left) {
                 Ok(Ok(Ok(()))) => Status::Passed,
                 Ok(Ok(Err(f))) => Status::Failed(f),
@@ -239,18 +246,23 @@ pub fn render(report: &Report, lang: Lang) -> String {
         );
         return out;
     };
-    let _ = writeln!(
-        out,
-        "\n{} {:02}: {} ({})",
-        if zh {
-            "下一个：练习"
-        } else {
-            "Next: exercise"
-        },
-        ex.number,
-        ex.file,
-        ex.chapter.get(lang)
-    );
+    let _ = if zh {
+        writeln!(
+            out,
+            "\n下一个：练习 {:02}：{}（{}）",
+            ex.number,
+            ex.file,
+            ex.chapter.get(lang)
+        )
+    } else {
+        writeln!(
+            out,
+            "\nNext: exercise {:02}: {} ({})",
+            ex.number,
+            ex.file,
+            ex.chapter.get(lang)
+        )
+    };
     let _ = writeln!(out, "  {}", ex.title.get(lang));
     let (tried, detail, hint) = match status {
         Status::Passed => unreachable_passed(),
@@ -284,8 +296,8 @@ pub fn render(report: &Report, lang: Lang) -> String {
     };
     let _ = writeln!(
         out,
-        "  {} {}",
-        if zh { "检查：" } else { "what was tried:" },
+        "  {}{}",
+        if zh { "检查：" } else { "what was tried: " },
         tried.get(lang)
     );
     let _ = writeln!(out, "  {}", if zh { "结果：" } else { "what went wrong:" });
@@ -294,8 +306,8 @@ pub fn render(report: &Report, lang: Lang) -> String {
     }
     let _ = writeln!(
         out,
-        "  {} {}",
-        if zh { "提示：" } else { "hint:" },
+        "  {}{}",
+        if zh { "提示：" } else { "hint: " },
         hint.get(lang)
     );
     let _ = writeln!(
@@ -322,13 +334,26 @@ fn unreachable_passed() -> (Text, String, Text) {
 /// A message as a reader sees it: its length and its first bytes, escaped.
 pub fn show(bytes: &[u8]) -> String {
     const PREVIEW: usize = 40;
-    let head: String = bytes
-        .iter()
-        .take(PREVIEW)
-        .flat_map(|b| b.escape_ascii())
-        .map(char::from)
-        .collect();
-    let more = if bytes.len() > PREVIEW { "..." } else { "" };
+    // Text is shown as text (粘包 stays readable); anything else byte by byte.
+    let (head, cut) = match std::str::from_utf8(bytes) {
+        Ok(text) => (
+            text.chars()
+                .take(PREVIEW)
+                .flat_map(char::escape_debug)
+                .collect::<String>(),
+            text.chars().count() > PREVIEW,
+        ),
+        Err(_) => (
+            bytes
+                .iter()
+                .take(PREVIEW)
+                .flat_map(|b| b.escape_ascii())
+                .map(char::from)
+                .collect(),
+            bytes.len() > PREVIEW,
+        ),
+    };
+    let more = if cut { "..." } else { "" };
     format!("{} B \"{head}{more}\"", bytes.len())
 }
 
@@ -1588,6 +1613,20 @@ fn ex10(set: &'static dyn Set) -> Checked {
             ),
         ));
     }
+    let one = vec![b"hello".to_vec()];
+    check_verifier(
+        || set.length_decoder(1024),
+        &stage4_wire(&one),
+        &one,
+        t(
+            "decoding one frame, `hello`, cut every way (the decoder verifier)",
+            "解码按各种方式切分的一帧 `hello`（解码器校验器）",
+        ),
+        t(
+            "It passed on loopback. In the smallest split above, what had arrived when `decode` first saw the header, and what did it return?",
+            "它在回环上通过了。在上面最小的切分里，`decode` 第一次看到报头时到了哪些字节？它返回了什么？",
+        ),
+    )?;
     let wire = stage4_wire(&frames);
     check_verifier(
         || set.length_decoder(1024),
@@ -1598,8 +1637,8 @@ fn ex10(set: &'static dyn Set) -> Checked {
             "解码按各种方式切分的同样的帧（解码器校验器）",
         ),
         t(
-            "It passed on loopback. In the smallest split above, which bytes came together with the header, and whose are they?",
-            "它在回环上通过了。在上面最小的切分里，哪些字节和报头一起到达？它们属于谁？",
+            "When two frames arrive in one read, which bytes does `decode` hand out as the first frame, and whose are the rest?",
+            "两帧在一次读里一起到达时，`decode` 把哪些字节当成第一帧交出去？剩下的属于谁？",
         ),
     )?;
     check_refuses_early(
