@@ -100,6 +100,7 @@ fn the_buggy_decoder_is_caught_by_the_verifier() {
     assert!(fail.check.en.contains("decoder verifier"), "{fail:?}");
     assert!(fail.detail.contains("smallest split"), "{fail:?}");
     insta::assert_snapshot!("find_the_bug_en", checker::render(&report, Lang::En));
+    insta::assert_snapshot!("find_the_bug_zh", checker::render(&report, Lang::Zh));
 }
 
 /// Answers that never return: every method sleeps forever.
