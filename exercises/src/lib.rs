@@ -16,8 +16,9 @@
 //! own: try first, peek later.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-// A stub names its parameters for the student and ignores them until the
-// exercise is done; without this, every untouched stub would be a warning.
+// A stub names its parameters, fields and imports for the student and uses
+// none of them until the exercise is done; without this, every untouched
+// stub would be a warning, and the workspace's lints deny warnings.
 #![allow(unused_variables, unused_mut, dead_code, unused_imports)]
 
 use std::io::{self, Read, Write};
