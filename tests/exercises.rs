@@ -166,3 +166,143 @@ fn language_choice() {
     assert_eq!(Lang::choose(Some("zh_CN.UTF-8")), Lang::Zh);
     assert_eq!(Lang::choose(Some("en")), Lang::En);
 }
+
+/// Plausible wrong answers, the ones students write first: one `read` taken
+/// as the whole thing, decoders that wait for the end before checking the
+/// size, a file-name rule that is too broad.
+struct Plausible;
+
+fn one_read(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    let got = r.read(&mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Waits for the whole frame, then checks: the size limit comes too late.
+struct LateCheck {
+    frame_end: fn(&[u8]) -> Option<(usize, usize, usize)>,
+    max: usize,
+}
+
+impl Decoder for LateCheck {
+    fn decode(
+        &mut self,
+        buf: &mut exercises::Buffer,
+    ) -> Result<Option<Vec<u8>>, exercises::DecodeError> {
+        let Some((start, len, end)) = (self.frame_end)(buf.as_slice()) else {
+            return Ok(None);
+        };
+        if len > self.max {
+            return Err(exercises::DecodeError::TooLarge {
+                what: "frame",
+                len: len as u64,
+                at_least: false,
+                max: self.max as u64,
+            });
+        }
+        let frame = buf.as_slice()[start..start + len].to_vec();
+        buf.consume(end);
+        Ok(Some(frame))
+    }
+}
+
+fn line_end(b: &[u8]) -> Option<(usize, usize, usize)> {
+    let n = b.iter().position(|&c| c == b'\n')?;
+    Some((0, n, n + 1))
+}
+
+fn netstring_end(b: &[u8]) -> Option<(usize, usize, usize)> {
+    let colon = b.iter().position(|&c| c == b':')?;
+    let len: usize = std::str::from_utf8(&b[..colon]).ok()?.parse().ok()?;
+    (b.len() > colon + len + 1).then_some((colon + 1, len, colon + len + 2))
+}
+
+fn varint_end(b: &[u8]) -> Option<(usize, usize, usize)> {
+    let (len, n) = framing_gallery::varint::get_varint(b).ok()??;
+    let len = len as usize;
+    (b.len() >= n + len).then_some((n, len, n + len))
+}
+
+impl Set for Plausible {
+    fn read_exact(&self, r: &mut dyn Read, buf: &mut [u8]) -> io::Result<()> {
+        let n = r.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+    fn read_frame(&self, r: &mut dyn Read, max: usize) -> io::Result<Option<Vec<u8>>> {
+        let header = one_read(r, 4)?;
+        if header.is_empty() {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(header.try_into().map_err(|_| io::ErrorKind::InvalidData)?);
+        if len as usize > max {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+        one_read(r, len as usize).map(Some)
+    }
+    fn run_command(&self, stream: &mut dyn Conn, command: &str) -> io::Result<Vec<u8>> {
+        STUDENT.run_command(stream, command)
+    }
+    fn read_file_info(&self, r: &mut dyn Read) -> io::Result<Vec<u8>> {
+        one_read(r, 1024)
+    }
+    fn check_filename(&self, name: &str) -> Result<(), String> {
+        if name.is_empty() || name.contains("..") || name.contains('/') {
+            Err("refused".into())
+        } else {
+            Ok(())
+        }
+    }
+    fn read_records(&self, r: &mut dyn Read, record: usize) -> io::Result<Vec<Vec<u8>>> {
+        let mut records = Vec::new();
+        loop {
+            let rec = one_read(r, record)?;
+            if rec.is_empty() {
+                return Ok(records);
+            }
+            records.push(rec);
+        }
+    }
+    fn line_decoder(&self, max: usize) -> Box<dyn Decoder + Send> {
+        Box::new(LateCheck {
+            frame_end: line_end,
+            max,
+        })
+    }
+    fn netstring_decoder(&self, max: usize) -> Box<dyn Decoder + Send> {
+        Box::new(LateCheck {
+            frame_end: netstring_end,
+            max,
+        })
+    }
+    fn varint_decoder(&self, max: usize) -> Box<dyn Decoder + Send> {
+        Box::new(LateCheck {
+            frame_end: varint_end,
+            max,
+        })
+    }
+    fn length_decoder(&self, max: usize) -> Box<dyn Decoder + Send> {
+        STUDENT.length_decoder(max)
+    }
+}
+
+static PLAUSIBLE: Plausible = Plausible;
+
+/// The checker fails the answers students write first, not only stubs:
+/// each plausible wrong answer fails a check (it does not merely panic or
+/// time out).
+#[test]
+fn plausible_wrong_answers_fail() {
+    let report = checker::check(&PLAUSIBLE);
+    for (ex, status) in &report.statuses {
+        assert!(
+            matches!(status, Status::Failed(_)),
+            "exercise {} ({}): a plausible wrong answer got {status:?}",
+            ex.number,
+            ex.name
+        );
+    }
+}
