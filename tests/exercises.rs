@@ -179,9 +179,13 @@ fn one_read(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Where a whole buffered frame's body starts, how long it is, and where
+/// the frame ends; `None` until the whole frame is buffered.
+type FrameEnd = fn(&[u8]) -> Option<(usize, usize, usize)>;
+
 /// Waits for the whole frame, then checks: the size limit comes too late.
 struct LateCheck {
-    frame_end: fn(&[u8]) -> Option<(usize, usize, usize)>,
+    frame_end: FrameEnd,
     max: usize,
 }
 
