@@ -21,7 +21,9 @@ pub struct CostsArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub runs: u32,
     /// `echo hi` commands per run for the fast stages (the sleep and the
-    /// two-writes stall use a tenth of this, at least 5).
+    /// two-writes stall use a tenth of this, at least 5); the stage-4 frame
+    /// rows send 2,500 times this many frames one write each, and 10,000 times
+    /// this many batched.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub replies: u32,
     /// Size of the file stage 6 uploads, in MiB.
@@ -65,22 +67,38 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
     progress("stage 4, header and body in one write");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "replies per second, header + body in one write".into(),
+        what: "`echo hi` replies per second, header + body in one write".into(),
         value: median(runs, || length_header_rate(n, false))?,
         unit: "/s",
     });
     progress("stage 4, two small writes");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "replies per second, header and body as two writes".into(),
+        what: "`echo hi` replies per second, header and body as two writes (the stall)".into(),
         value: median(runs, || length_header_rate(slow, true))?,
         unit: "/s",
     });
-    progress("stage 4, small frames one way");
+    progress("stage 4, small frames one way, one write each");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "16-byte frames per second, one way, buffered".into(),
-        value: median(runs, || frames_one_way(200_000))?,
+        what: "16-byte frames per second one way, one write (system call) per frame".into(),
+        value: median(runs, || frames_one_way(n * 2_500, false))?,
+        unit: "/s",
+    });
+    progress("stage 4, small frames one way, batched");
+    figures.push(Figure {
+        stage: "length-header-fix",
+        what: "16-byte frames per second one way, batched in a BufWriter, one flush".into(),
+        value: median(runs, || frames_one_way(n * 10_000, true))?,
+        unit: "/s",
+    });
+    progress("tokio-length, the same frames through LengthDelimitedCodec");
+    figures.push(Figure {
+        stage: "tokio-length",
+        what: "16-byte frames per second, one way, LengthDelimitedCodec".into(),
+        value: median(runs, || {
+            tokio_length::rows::codec_frames_one_way(200_000, 16)
+        })?,
         unit: "/s",
     });
     progress("stage 5, the ACK round trip");
@@ -98,7 +116,7 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
     figures.push(Figure {
         stage: "md5-upload",
         what: format!(
-            "upload of a {} MiB file{}, MB/s",
+            "upload of a {} MiB file{}, hashed at both ends, MB/s",
             args.upload_mib,
             if memory_disk().is_some() {
                 " in /dev/shm"
@@ -112,10 +130,19 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
     progress("the MD5 bound");
     figures.push(Figure {
         stage: "md5-upload",
-        what: "MD5 on one core, the bound, MB/s".into(),
+        what: "MD5 of 64 MiB in memory on one core (the bound), MB/s".into(),
         value: median(runs, md5_rate)?,
         unit: "MB/s",
     });
+    // Part II: every framing of the gallery, measured by the gallery crate.
+    for f in framing_gallery::costs::figures(runs, n, progress)? {
+        figures.push(Figure {
+            stage: f.row,
+            what: f.what,
+            value: f.value,
+            unit: f.unit,
+        });
+    }
     Ok(render(&figures, runs))
 }
 
@@ -127,7 +154,10 @@ fn render(figures: &[Figure], runs: usize) -> String {
         "release build"
     };
     let mut out = format!(
-        "What each fix costs, on loopback ({cpus} CPUs, {build}, median of {runs} runs)\n\n"
+        "What each fix costs, on loopback ({build}, median of {runs} runs)\n\
+         Machine: {}, {cpus} CPUs, {}\n\n",
+        cpu_model(),
+        os_name()
     );
     let w_stage = figures.iter().map(|f| f.stage.len()).max().unwrap_or(0);
     let w_what = figures.iter().map(|f| f.what.len()).max().unwrap_or(0);
@@ -231,25 +261,35 @@ fn length_header_rate(n: usize, two_writes: bool) -> io::Result<f64> {
     Ok(rate)
 }
 
-fn frames_one_way(n: usize) -> io::Result<f64> {
+/// `n` 16-byte frames one way. `batched`: through a `BufWriter`, so
+/// `write_frame` only copies into its buffer and the frames leave together;
+/// otherwise straight onto the socket, one `writev` per frame.
+fn frames_one_way(n: usize, batched: bool) -> io::Result<f64> {
     let server = spawn_loopback(move |listener| {
         let (stream, _) = listener.accept()?;
-        let mut reader = BufReader::with_capacity(256 * 1024, stream);
+        let mut reader = BufReader::with_capacity(64 * 1024, stream);
+        let mut buf = Vec::new();
         let mut count = 0usize;
-        while length_header_fix::read_frame(&mut reader, 1024)?.is_some() {
+        while length_header_fix::read_frame_into(&mut reader, &mut buf, 1024)?.is_some() {
             count += 1;
         }
         Ok(count)
     })?;
     let body = [7u8; 16];
-    let stream = connect(server.addr())?;
+    let mut stream = connect(server.addr())?;
     let start = Instant::now();
-    let mut writer = BufWriter::with_capacity(256 * 1024, stream);
-    for _ in 0..n {
-        length_header_fix::write_frame(&mut writer, &body)?;
+    if batched {
+        let mut writer = BufWriter::with_capacity(64 * 1024, stream);
+        for _ in 0..n {
+            length_header_fix::write_frame(&mut writer, &body, 1024)?;
+        }
+        writer.flush()?;
+    } else {
+        for _ in 0..n {
+            length_header_fix::write_frame(&mut stream, &body, 1024)?;
+        }
+        drop(stream);
     }
-    writer.flush()?;
-    drop(writer);
     let received = server.join()?;
     let elapsed = start.elapsed();
     if received != n {
@@ -341,6 +381,32 @@ fn upload_rate(source: &Path, size: u64) -> io::Result<f64> {
         return Err(io::Error::other("the upload was not verified"));
     }
     Ok(size as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9))
+}
+
+/// The processor's name: /proc/cpuinfo on Linux, else the architecture.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name") || l.starts_with("Processor"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("{} processor", std::env::consts::ARCH))
+}
+
+/// The operating system and, on Linux, the kernel release.
+fn os_name() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|r| format!(" {}", r.trim()))
+        .unwrap_or_default();
+    format!(
+        "{}{release} ({})",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 fn md5_rate() -> io::Result<f64> {

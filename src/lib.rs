@@ -8,9 +8,11 @@
 //! - [`matrix`]: each TCP stage through a fixed set of network weathers, as
 //!   one table of what survived and what broke.
 //! - [`costs`]: measurements, for `--release`, of what each fix costs.
+//! - [`checker`]: the exercise checker behind `cargo run -- exercises`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checker;
 pub mod costs;
 pub mod matrix;
 pub mod tour;

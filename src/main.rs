@@ -5,7 +5,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sticky_packets::{costs, matrix, tour};
+use sticky_packets::{checker, costs, matrix, tour};
 
 /// Why TCP sticks (粘包) and splits (拆包) messages, and how to fix it, in six
 /// runnable stages.
@@ -34,6 +34,9 @@ enum Command {
     /// A re-chunking TCP proxy between a client and a server on loopback:
     /// it splits, glues and delays the byte stream on purpose.
     Weather(common::weather::WeatherArgs),
+    /// Check your answers to the exercises in `exercises/` over real sockets,
+    /// through the weather and the decoder verifier (`--watch` re-runs on edits).
+    Exercises(checker::ExercisesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +55,9 @@ fn main() -> anyhow::Result<()> {
             let weather = args.weather();
             common::weather::run(args.listen, args.upstream, weather)
                 .context("the weather proxy stopped")
+        }
+        Some(Command::Exercises(args)) => {
+            checker::run(&args).context("the exercise checker stopped")
         }
     }
 }

@@ -110,8 +110,9 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// cell's time is the coalescing window, spent waiting).
 pub fn run() -> io::Result<Vec<Row>> {
     let columns = columns();
+    let trials = trials();
     let results = thread::scope(|scope| {
-        let handles: Vec<Vec<_>> = STAGES
+        let handles: Vec<Vec<_>> = trials
             .iter()
             .map(|(_, trial)| {
                 columns
@@ -132,11 +133,29 @@ pub fn run() -> io::Result<Vec<Row>> {
             })
             .collect::<io::Result<Vec<Vec<Verdict>>>>()
     })?;
-    Ok(STAGES
+    Ok(trials
         .iter()
         .zip(results)
         .map(|((stage, _), cells)| Row { stage, cells })
         .collect())
+}
+
+type RowTrial = Box<dyn Fn(&Column) -> io::Result<Verdict> + Sync>;
+
+/// The stages' trials, then Part II's: every framing of the gallery, whose
+/// rows are produced by the gallery crate itself over the same weathers, and
+/// stage 4's protocol on tokio.
+fn trials() -> Vec<(&'static str, RowTrial)> {
+    let stages = STAGES
+        .iter()
+        .map(|&(stage, trial)| (stage, Box::new(trial) as RowTrial));
+    let gallery = framing_gallery::Strategy::ALL.map(|strategy| {
+        let trial =
+            move |column: &Column| framing_gallery::matrix_trial(strategy, column.weather.as_ref());
+        (strategy.row_name(), Box::new(trial) as RowTrial)
+    });
+    let tokio = std::iter::once(("tokio-length", Box::new(tokio_length_trial) as RowTrial));
+    stages.chain(gallery).chain(tokio).collect()
 }
 
 /// The heading the tour prints above the matrix.
@@ -205,6 +224,11 @@ pub fn render(rows: &[Row]) -> String {
         let _ = write!(out, "\n  {:<14}  {flags}", column.name);
     }
     out.push('\n');
+    let _ = writeln!(
+        out,
+        "Gallery rows (Part II, `cargo run -p framing-gallery`): {}.",
+        framing_gallery::wire::MATRIX_SCRIPT
+    );
     out
 }
 
@@ -660,4 +684,11 @@ fn first_words(text: &str) -> String {
         .take(5)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Part II: stage 4's protocol on tokio and `LengthDelimitedCodec`. The
+/// cell's network (async server, gated proxy, async client) is built in the
+/// crate itself, since its ends are async.
+fn tokio_length_trial(column: &Column) -> io::Result<Verdict> {
+    tokio_length::rows::weather_trial(column.weather.clone(), &COMMANDS, REPLY_TIMEOUT)
 }

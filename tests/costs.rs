@@ -3,7 +3,7 @@
 
 use sticky_packets::costs::{run, CostsArgs};
 
-/// A tiny run produces the whole table: one row per measured cost, with the CPU count in its heading.
+/// A tiny run produces the whole table: one row per measured cost, with the machine (CPU count included) in its heading.
 #[test]
 fn costs_table_has_every_row() {
     let args = CostsArgs {
@@ -13,21 +13,28 @@ fn costs_table_has_every_row() {
     };
     let table = run(&args).unwrap();
     let cpus = std::thread::available_parallelism().unwrap().get();
-    assert!(table.contains(&format!("({cpus} CPUs")), "{table}");
+    let machine = table.lines().nth(1).unwrap();
+    assert!(machine.starts_with("Machine: "), "{table}");
+    assert!(machine.contains(&format!(", {cpus} CPUs, ")), "{table}");
+    assert!(machine.contains(std::env::consts::OS), "{table}");
     for row in [
         "naive-exec-sticky",
         "100 ms pause",
         "header + body in one write",
         "two writes",
-        "frames per second",
+        "one write (system call) per frame",
+        "batched in a BufWriter",
+        "LengthDelimitedCodec",
         "one round trip each",
         "upload of a 1 MiB file",
         "the bound",
+        "gallery/varint",
+        "64 KiB frames (a connection each) per second",
     ] {
         assert!(table.contains(row), "no row {row:?} in\n{table}");
     }
     // Every figure is a positive number.
-    for line in table.lines().skip(4) {
+    for line in table.lines().skip(5) {
         let figure = line.rsplit('|').nth(1).unwrap().trim();
         let number: f64 = figure.split_whitespace().next().unwrap().parse().unwrap();
         assert!(number > 0.0, "{line}");

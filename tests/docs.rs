@@ -800,6 +800,7 @@ const STAGE_CHAPTERS: &[(&str, &str)] = &[
     ("length-header-fix", "4-length-header-fix.md"),
     ("ack-handshake", "5-ack-handshake.md"),
     ("md5-upload", "6-md5-upload.md"),
+    ("tokio-length", "9-production-path.md"),
 ];
 
 /// Every stage chapter, in both languages, quotes that stage's real demo transcript.

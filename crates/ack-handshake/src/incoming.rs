@@ -39,6 +39,12 @@ impl IncomingFile {
         })
     }
 
+    /// The temporary file itself, for a caller that wants to start writing
+    /// it to disk early (stage 6 does, so the final sync has little left).
+    pub fn as_file(&self) -> &fs::File {
+        self.temp.as_file()
+    }
+
     /// Where the file will be once finished.
     pub fn destination(&self) -> &Path {
         &self.dest

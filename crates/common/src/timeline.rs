@@ -354,6 +354,18 @@ impl<S: Write> Write for Tap<S> {
         Ok(n)
     }
 
+    // Passed through, so one vectored write (a stage-4 frame) stays one
+    // write on the socket and one message on the timeline.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.write_vectored(bufs)?;
+        if let Some(t) = &self.writes {
+            if n > 0 {
+                t.sent(n);
+            }
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }

@@ -997,7 +997,9 @@ impl ReadCounter {
         *self.inner.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, n: usize) {
+    /// Counts `n` bytes read by a reader that [`ReadCounter::wrap`] cannot
+    /// wrap, such as an async one (`AsyncRead` is not `Read`).
+    pub fn add(&self, n: usize) {
         let (count, changed) = &*self.inner;
         *count.lock().unwrap_or_else(|e| e.into_inner()) += n as u64;
         changed.notify_all();

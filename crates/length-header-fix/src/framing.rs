@@ -6,6 +6,12 @@
 //! (`len` bytes) are complete; a peer that closes *between* frames has simply
 //! finished, while a peer that closes *inside* a frame is an error that says
 //! how far it got.
+//!
+//! Writing follows tokio-util's split of `feed` from `send`: [`write_frame`]
+//! hands one frame over in one write and never flushes, so a buffered writer
+//! can batch many frames into one system call; whoever waits for an answer
+//! flushes. Both sides agree on a maximum: the writer refuses a body the
+//! reader would refuse.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
@@ -20,10 +26,6 @@ pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 /// body: a frame that claims a large length but never sends it costs memory
 /// only as its bytes actually arrive.
 pub const BODY_CHUNK: usize = 64 * 1024;
-
-/// Bodies up to this many bytes are copied behind their header so that
-/// [`write_frame`] hands the whole frame over in one `write` on any writer.
-pub const COPY_LIMIT: usize = 64 * 1024;
 
 /// Which part of a frame a truncated read was in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,35 +152,44 @@ pub fn decode_header(header: [u8; HEADER_LEN], max: usize) -> Result<usize, Fram
     Ok(len)
 }
 
-/// Writes one frame: header and body handed to the kernel together.
+/// Writes one frame, header and body in one vectored write, and does **not**
+/// flush: writing a frame is not sending it (tokio-util's `feed`, not `send`).
+/// A caller that waits for an answer flushes first.
 ///
-/// Why together: written as two small writes, the header leaves at once and
+/// Why one write: written as two small writes, the header leaves at once and
 /// the body waits in the sender under Nagle's algorithm until the header is
 /// acknowledged, while the receiver delays that acknowledgement hoping to
 /// piggyback it on a reply: about 40 ms lost on every message on Linux
 /// ([`write_frame_in_two_writes`] is that mistake, kept for the cost table).
 ///
-/// How together: a body up to [`COPY_LIMIT`] bytes is copied behind the
-/// header into one buffer and handed over with one `write_all`. The copy is
-/// cheap at that size, and it works for *every* writer: a wrapper that only
-/// implements `write` (the demo's timeline tap, a test double) would turn a
-/// vectored write into two plain writes, which is the very stall we avoid.
-/// A larger body is not copied: header and body go in one vectored write
-/// (`writev` on a socket). Should a writer still split them, a body that large
-/// fills whole segments, which Nagle's algorithm never holds back, so only the
-/// copy is saved and no stall is paid.
-pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> io::Result<()> {
-    let header = encode_header(body.len())?;
-    if body.len() <= COPY_LIMIT {
-        let mut frame = Vec::with_capacity(HEADER_LEN + body.len());
-        frame.extend_from_slice(&header);
-        frame.extend_from_slice(body);
-        w.write_all(&frame)?;
-        return w.flush();
+/// What one write means depends on the writer, and both are what you want:
+/// on a bare `TcpStream` it is one `writev` system call per frame; behind a
+/// `BufWriter` it is two copies into the buffer and no system call at all,
+/// so many small frames leave together in one write at the next flush (or
+/// when the buffer fills). Neither copies the body anywhere else first.
+///
+/// A body over `max` (what the reader at the other end accepts) is refused
+/// here, before a byte is written, instead of being sent to a reader that
+/// would drop the connection.
+pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8], max: usize) -> io::Result<()> {
+    if body.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a body of {} bytes is over the maximum frame size of {max} bytes that the \
+                 reader accepts; nothing was sent",
+                body.len()
+            ),
+        ));
     }
-    let mut bufs = [IoSlice::new(&header), IoSlice::new(body)];
-    let mut bufs: &mut [IoSlice<'_>] = &mut bufs;
-    // `write_all_vectored` is not stable yet; this is its loop.
+    let header = encode_header(body.len())?;
+    write_all_vectored(w, &mut [IoSlice::new(&header), IoSlice::new(body)])
+}
+
+/// `Write::write_all_vectored`, which is not stable yet: one `write_vectored`
+/// call after another until every slice is written.
+fn write_all_vectored<W: Write + ?Sized>(w: &mut W, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    let mut bufs = bufs;
     while !bufs.is_empty() {
         match w.write_vectored(bufs) {
             Ok(0) => {
@@ -192,7 +203,7 @@ pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> io::Result<()> 
             Err(e) => return Err(e),
         }
     }
-    w.flush()
+    Ok(())
 }
 
 /// **The anti-pattern, kept on purpose for the cost table: do not copy it.**
@@ -218,30 +229,49 @@ pub fn write_frame_in_two_writes<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> i
 /// Reads one frame's body, refusing bodies over `max` bytes.
 ///
 /// Returns `Ok(None)` when the peer closed cleanly before the first header
-/// byte: between frames, closing is how a peer says it is done.
+/// byte: between frames, closing is how a peer says it is done. A reader of
+/// many frames can keep one buffer for all of them: [`read_frame_into`].
+pub fn read_frame<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut body = Vec::new();
+    // A fresh buffer grows to exactly the body's length, so it *is* the body.
+    let whole = read_frame_into(r, &mut body, max)?.is_some();
+    Ok(whole.then_some(body))
+}
+
+/// Reads one frame into `buf` and returns its body: the first bytes of
+/// `buf`. Refuses bodies over `max` bytes; `Ok(None)` when the peer closed
+/// cleanly before the first header byte.
 ///
 /// The length is checked ([`decode_header`]) before a single byte is
 /// allocated for the body, and even an accepted length is not trusted with
-/// memory up front: the body buffer grows as its bytes actually arrive (at
-/// most [`BODY_CHUNK`] ahead of them, or as much as has arrived, whichever is
+/// memory up front: the buffer grows as the bytes actually arrive (at most
+/// [`BODY_CHUNK`] ahead of them, or as much as has arrived, whichever is
 /// more) and never past the announced length, so a peer that announces 16 MiB
-/// and sends 10 bytes costs 64 KiB, not 16 MiB.
-pub fn read_frame<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+/// and sends 10 bytes costs 64 KiB, not 16 MiB. A buffer kept from frame to
+/// frame keeps its bytes too: only a frame longer than any before it makes it
+/// grow, so the next bodies are read straight over the old ones, with nothing
+/// allocated and nothing zeroed first.
+pub fn read_frame_into<'b, R: Read + ?Sized>(
+    r: &mut R,
+    buf: &'b mut Vec<u8>,
+    max: usize,
+) -> Result<Option<&'b [u8]>, FrameError> {
     let Some(header) = read_header(r)? else {
         return Ok(None);
     };
     let len = decode_header(header, max)?;
-    let mut body: Vec<u8> = Vec::with_capacity(len.min(BODY_CHUNK));
     let mut filled = 0;
     while filled < len {
-        if filled == body.len() {
+        if filled == buf.len() {
             // Doubling keeps the copying linear; the clamp to `len` keeps the
             // capacity at most the announced (and already checked) length.
             let grown = (filled + filled.max(BODY_CHUNK)).min(len);
-            body.reserve_exact(grown - body.len());
-            body.resize(grown, 0);
+            buf.reserve_exact(grown - buf.len());
+            buf.resize(grown, 0);
         }
-        match r.read(&mut body[filled..]) {
+        // Never past this frame's end: the next frame's bytes stay unread.
+        let end = buf.len().min(len);
+        match r.read(&mut buf[filled..end]) {
             Ok(0) => {
                 return Err(FrameError::Truncated {
                     part: Part::Body,
@@ -254,7 +284,7 @@ pub fn read_frame<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Option<Vec<
             Err(e) => return Err(FrameError::Io(e)),
         }
     }
-    Ok(Some(body))
+    Ok(Some(&buf[..len]))
 }
 
 /// Reads the 4 header bytes, looping over short reads. `Ok(None)` when the
@@ -345,12 +375,12 @@ mod tests {
         ));
     }
 
-    /// A body larger than the copy limit takes the vectored path and still round-trips.
+    /// A body of several chunks round-trips, and the fresh buffer grows exactly to its length.
     #[test]
     fn large_body_round_trips() {
-        let body: Vec<u8> = (0..COPY_LIMIT * 3 + 5).map(|i| i as u8).collect();
+        let body: Vec<u8> = (0..BODY_CHUNK * 3 + 5).map(|i| i as u8).collect();
         let mut wire = Vec::new();
-        write_frame(&mut wire, &body).unwrap();
+        write_frame(&mut wire, &body, DEFAULT_MAX_FRAME).unwrap();
         assert_eq!(wire.len(), HEADER_LEN + body.len());
         let back = read_frame(&mut &wire[..], DEFAULT_MAX_FRAME)
             .unwrap()
@@ -363,34 +393,101 @@ mod tests {
         );
     }
 
-    /// write_frame is one write call even on a writer that only implements `write`;
-    /// the two-writes anti-pattern is two, with the same bytes.
+    /// A writer that records every write call (a vectored one as one call)
+    /// and every flush, as a socket would see them.
+    #[derive(Default)]
+    struct CountWrites {
+        writes: Vec<Vec<u8>>,
+        flushes: usize,
+    }
+
+    impl Write for CountWrites {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.writes
+                .push(bufs.iter().flat_map(|b| b.iter().copied()).collect());
+            Ok(bufs.iter().map(|b| b.len()).sum())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    /// write_frame is one write call and no flush; the two-writes anti-pattern
+    /// is two writes, each flushed, with the same bytes.
     #[test]
     fn one_write_versus_two() {
-        struct CountWrites(Vec<Vec<u8>>);
-        impl Write for CountWrites {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.0.push(buf.to_vec());
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut one = CountWrites(Vec::new());
-        write_frame(&mut one, b"hi\n").unwrap();
-        assert_eq!(one.0, vec![b"\x03\0\0\0hi\n".to_vec()]);
-        let mut two = CountWrites(Vec::new());
+        let mut one = CountWrites::default();
+        write_frame(&mut one, b"hi\n", 100).unwrap();
+        assert_eq!(one.writes, vec![b"\x03\0\0\0hi\n".to_vec()]);
+        assert_eq!(one.flushes, 0, "writing a frame is not flushing it");
+        let mut two = CountWrites::default();
         write_frame_in_two_writes(&mut two, b"hi\n").unwrap();
-        assert_eq!(two.0, vec![b"\x03\0\0\0".to_vec(), b"hi\n".to_vec()]);
+        assert_eq!(two.writes, vec![b"\x03\0\0\0".to_vec(), b"hi\n".to_vec()]);
+    }
+
+    /// Behind a BufWriter, many frames cost one write to the socket, at the flush.
+    #[test]
+    fn buffered_frames_leave_together_at_the_flush() {
+        let mut w = io::BufWriter::new(CountWrites::default());
+        for body in [&b"a"[..], b"", b"hello"] {
+            write_frame(&mut w, body, 100).unwrap();
+        }
+        assert!(
+            w.get_ref().writes.is_empty(),
+            "nothing sent before the flush"
+        );
+        w.flush().unwrap();
+        assert_eq!(
+            w.get_ref().writes,
+            vec![b"\x01\0\0\0a\0\0\0\0\x05\0\0\0hello".to_vec()]
+        );
+    }
+
+    /// A body over the reader's maximum is refused before a byte is written.
+    #[test]
+    fn writer_refuses_what_the_reader_would() {
+        let mut wire = Vec::new();
+        let err = write_frame(&mut wire, &[0; 101], 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("101 bytes"), "{err}");
+        assert!(err.to_string().contains("100 bytes"), "{err}");
+        assert!(wire.is_empty());
+        write_frame(&mut wire, &[0; 100], 100).unwrap();
+        assert_eq!(wire.len(), HEADER_LEN + 100);
+    }
+
+    /// One buffer serves every frame: each body comes back whole, and the
+    /// buffer keeps its allocation from frame to frame.
+    #[test]
+    fn read_into_reuses_the_buffer() {
+        let mut wire = Vec::new();
+        for body in [&b"a longer first body"[..], b"", b"short"] {
+            write_frame(&mut wire, body, 100).unwrap();
+        }
+        let mut r = &wire[..];
+        let mut buf = Vec::new();
+        let body = read_frame_into(&mut r, &mut buf, 100).unwrap();
+        assert_eq!(body, Some(&b"a longer first body"[..]));
+        let (ptr, cap) = (buf.as_ptr(), buf.capacity());
+        let body = read_frame_into(&mut r, &mut buf, 100).unwrap();
+        assert_eq!(body, Some(&b""[..]));
+        let body = read_frame_into(&mut r, &mut buf, 100).unwrap();
+        assert_eq!(body, Some(&b"short"[..]));
+        assert_eq!((buf.as_ptr(), buf.capacity()), (ptr, cap));
+        assert_eq!(read_frame_into(&mut r, &mut buf, 100).unwrap(), None);
     }
 
     /// A frame round-trips; a clean close between frames is None.
     #[test]
     fn round_trip_and_clean_end() {
         let mut wire = Vec::new();
-        write_frame(&mut wire, b"hello").unwrap();
-        write_frame(&mut wire, b"").unwrap();
+        write_frame(&mut wire, b"hello", 100).unwrap();
+        write_frame(&mut wire, b"", 100).unwrap();
         let mut r = &wire[..];
         assert_eq!(read_frame(&mut r, 100).unwrap().unwrap(), b"hello");
         assert_eq!(read_frame(&mut r, 100).unwrap().unwrap(), b"");
@@ -401,7 +498,7 @@ mod tests {
     #[test]
     fn truncation_is_reported_with_counts() {
         let mut wire = Vec::new();
-        write_frame(&mut wire, b"hello").unwrap();
+        write_frame(&mut wire, b"hello", 100).unwrap();
         let err = read_frame(&mut &wire[..2], 100).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -39,8 +39,10 @@
 //!
 //! # Layout
 //!
-//! - [`framing`]: the technique itself, reused by stage 6: [`write_frame`],
-//!   [`read_frame`], the header codec and [`FrameError`].
+//! - [`framing`]: the technique itself, reused by stage 6: [`write_frame`]
+//!   (one write per frame, never a flush: the caller flushes when it waits
+//!   for an answer), [`read_frame`] and [`read_frame_into`] (one buffer for
+//!   every frame), the header codec and [`FrameError`].
 //! - [`serve`] and [`serve_connection`]: the remote-execution server, one
 //!   thread per connection; a bad client is logged and never stops it.
 //! - [`send_command`], [`recv_reply`] and [`run_client`]: the client.
@@ -52,8 +54,8 @@
 pub mod framing;
 
 pub use framing::{
-    decode_header, encode_header, read_frame, read_header, write_frame, write_frame_in_two_writes,
-    FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
+    decode_header, encode_header, read_frame, read_frame_into, read_header, write_frame,
+    write_frame_in_two_writes, FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
 };
 
 use common::cli::InputLines;
@@ -171,8 +173,10 @@ pub fn serve_connection<S: Read + Write + ?Sized>(
         if config.two_writes {
             write_frame_in_two_writes(stream, &reply)?;
         } else {
-            write_frame(stream, &reply)?;
+            write_frame(stream, &reply, DEFAULT_MAX_FRAME)?;
         }
+        // The client now waits for this reply: the one moment to flush.
+        stream.flush()?;
         answered += 1;
     }
     Ok(answered)
@@ -190,9 +194,11 @@ pub fn describe_outcome(outcome: &Result<usize, FrameError>) -> String {
 // The client
 // ---------------------------------------------------------------------------
 
-/// Sends one command line as one request frame.
+/// Sends one command line as one request frame, and flushes it: the client
+/// waits for the answer next.
 pub fn send_command<W: Write + ?Sized>(w: &mut W, cmd: &str) -> io::Result<()> {
-    write_frame(w, cmd.as_bytes())
+    write_frame(w, cmd.as_bytes(), DEFAULT_MAX_FRAME)?;
+    w.flush()
 }
 
 /// Receives one reply frame, refusing bodies over `max` bytes.
@@ -318,6 +324,14 @@ impl<S: Read> Read for TurnSignal<S> {
 impl<S: Write> Write for TurnSignal<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    // Passed through, so a frame stays one write (the default would write
+    // only the header).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.write_vectored(bufs)?;
         self.written += n;
         Ok(n)
     }

@@ -65,7 +65,7 @@ proptest! {
     ) {
         let mut wire = Vec::new();
         for m in &messages {
-            write_frame(&mut wire, m).unwrap();
+            write_frame(&mut wire, m, 1 << 20).unwrap();
         }
         prop_assert_eq!(wire.len(), messages.iter().map(|m| HEADER_LEN + m.len()).sum::<usize>());
         let mut reader = Chunked::new(&wire, sizes, interrupt_every);

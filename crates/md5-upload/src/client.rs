@@ -6,6 +6,7 @@
 //! held whole in memory.
 
 use crate::hashing::{to_hex, HashPipeline, CHUNK_SIZE, PIPELINE_DEPTH};
+use crate::server::DEFAULT_MAX_INFO_LEN;
 use crate::wire::{self, read_token, TokenError};
 use ack_handshake::{validate_filename, FileInfo, NameError};
 use length_header_fix::write_frame;
@@ -212,9 +213,11 @@ pub fn upload_with_progress<S: Read + Write + ?Sized>(
     let mut hasher = HashPipeline::new(CHUNK_SIZE, PIPELINE_DEPTH).map_err(UploadError::Source)?;
 
     // The header and the JSON in one write (stage 4's lesson: two small
-    // writes meet Nagle's algorithm and stall).
+    // writes meet Nagle's algorithm and stall), not flushed: the file's
+    // bytes follow at once, and the flush comes before waiting for `OK`.
     let info = FileInfo::put(name, size).to_json();
-    write_frame(stream, &info).map_err(|e| socket_error(Phase::SendingInfo, e))?;
+    write_frame(stream, &info, DEFAULT_MAX_INFO_LEN)
+        .map_err(|e| socket_error(Phase::SendingInfo, e))?;
 
     let mut sent: u64 = 0;
     while sent < size {

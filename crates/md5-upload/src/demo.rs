@@ -400,6 +400,28 @@ impl Write for FaultyLink {
         Ok(n)
     }
 
+    // A frame (header and JSON) stays one write on the socket, as it is
+    // without the demo in between; a write that holds the byte to flip goes
+    // through `write`, one slice at a time.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        match self.flip_at {
+            Some(at) if at >= self.sent && at < self.sent + total as u64 => {
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &b[..]);
+                self.write(first)
+            }
+            _ => {
+                let n = self.stream.write_vectored(bufs)?;
+                self.sent += n as u64;
+                self.written.add(n);
+                Ok(n)
+            }
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.stream.flush()
     }

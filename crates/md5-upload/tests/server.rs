@@ -51,6 +51,24 @@ fn several_files_on_one_connection() {
     }
 }
 
+/// A file of several writeback steps, synced to disk while it arrives, is
+/// saved byte-identical and answered 203.
+#[test]
+fn large_file_synced_while_it_arrives() {
+    let step = md5_upload::server::WRITEBACK_STEP as usize;
+    // A pattern whose period does not divide the step, so a step written
+    // twice or skipped would change the bytes.
+    let contents = b"0123456789abcdefghijklmnopqrstuvwxyz!".repeat(3 * step / 37 + 1);
+    assert!(contents.len() > 2 * step);
+    let server = TestServer::start();
+    upload_ok(&server, "large.bin", &contents);
+    assert_eq!(server.files(), ["large.bin"]);
+    assert!(
+        server.read("large.bin") == contents,
+        "the saved file differs"
+    );
+}
+
 /// A wrong digest is answered 204, the upload is discarded, the earlier file
 /// stays untouched, and the connection carries on with the next file.
 #[test]
