@@ -18,9 +18,11 @@
 //!   timeout (`SO_RCVTIMEO`) alone would not do: it bounds each read, and a
 //!   drip restarts it every second.
 //! - **A minimum data rate** for long messages (Apache's `mod_reqtimeout`
-//!   `MinRate`): past the deadline, a message may take one more second for
-//!   every [`Limits::min_rate`] bytes that arrived, so a large file at a
-//!   sane speed always gets through and a trickle does not.
+//!   `MinRate`): every [`Limits::min_rate`] bytes that arrive buy one more
+//!   second, so a large file at a sane speed always gets through and a
+//!   trickle does not. The time bought is capped at the deadline itself (a
+//!   bucket that fills with bytes and drains with waiting): a burst of
+//!   megabytes cannot buy an hour of silence afterwards.
 //! - **An idle timeout** between messages, generous because a student types
 //!   the next command by hand.
 //!
@@ -75,12 +77,14 @@ pub struct Limits {
     /// Connections one client address may hold at once; past it, that
     /// address's own longest-waiting connection makes room.
     pub max_per_address: usize,
-    /// A message must arrive whole within this long of its first byte
-    /// (plus the allowance of [`Limits::min_rate`]).
+    /// A message may keep the server waiting this long at most: it must
+    /// arrive whole within this long of its first byte, unless its bytes
+    /// keep coming at [`Limits::min_rate`].
     pub message_timeout: Duration,
-    /// Bytes per second: each this many bytes of a message buys one more
-    /// second past [`Limits::message_timeout`]. Also paces the server's own
-    /// replies: a client that stops reading them is dropped the same way.
+    /// Bytes per second: each this many bytes of a message buy one more
+    /// second of waiting, up to [`Limits::message_timeout`] banked. Also
+    /// paces the server's own replies: a client that stops reading them is
+    /// dropped the same way.
     pub min_rate: u64,
     /// A connection that starts no message for this long is dropped.
     pub idle_timeout: Duration,
@@ -126,11 +130,10 @@ impl Limits {
         Ok(())
     }
 
-    /// The time a message of `bytes` bytes may keep the server waiting.
-    pub fn allowance(&self, bytes: u64) -> Duration {
-        let extra_ms = bytes.saturating_mul(1000) / self.min_rate.max(1);
-        self.message_timeout
-            .saturating_add(Duration::from_millis(extra_ms))
+    /// The waiting `bytes` bytes buy at the minimum rate.
+    pub fn earned(&self, bytes: u64) -> Duration {
+        let micros = u128::from(bytes) * 1_000_000 / u128::from(self.min_rate.max(1));
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
 }
 
@@ -151,7 +154,7 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = DEFAULT_MESSAGE_TIMEOUT.as_millis() as u64)]
     pub message_timeout_ms: u64,
     /// Minimum data rate in bytes per second: each this many bytes of a long message (a file)
-    /// buys one more second past the message deadline.
+    /// buy one more second of waiting (at most --message-timeout-ms banked at a time).
     #[arg(long, default_value_t = DEFAULT_MIN_RATE)]
     pub min_rate: u64,
     /// Drop a connection that starts no message for this many seconds (fractions allowed: 0.5).
@@ -325,13 +328,13 @@ impl Acceptor {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.waiting() && full.covers(c.peer.ip()))
-                .max_by_key(|(_, c)| c.staleness_ns(now, self.limits.min_rate))
+                .min_by_key(|(_, c)| c.fresh())
                 .map(|(i, _)| i);
             let limit = full.describe(&self.limits);
             match victim {
                 Some(i) => {
                     let victim = conns.swap_remove(i);
-                    let waited = Duration::from_nanos(now.saturating_sub(victim.boundary()));
+                    let waited = Duration::from_nanos(now.saturating_sub(victim.fresh()));
                     let reason = format!(
                         "dropped to make room for {peer}: it had waited {} without completing a \
                          message, the longest of all ({limit})",
@@ -360,8 +363,7 @@ impl Acceptor {
             id,
             peer,
             watcher,
-            boundary_ns: AtomicU64::new(now),
-            msg_bytes: AtomicU64::new(0),
+            fresh_ns: AtomicU64::new(now),
             generation: AtomicU64::new(0),
             activity: AtomicU8::new(WAITING),
             dropped: Mutex::new(None),
@@ -377,8 +379,10 @@ impl Acceptor {
             idle_waited: Duration::ZERO,
             msg_bytes: 0,
             msg_waited: Duration::ZERO,
+            credit: self.limits.message_timeout,
             out_bytes: 0,
             out_waited: Duration::ZERO,
+            out_credit: self.limits.message_timeout,
         })
     }
 }
@@ -466,10 +470,12 @@ struct ConnState {
     /// A second handle on the socket: shutting it down wakes the thread
     /// blocked on the first.
     watcher: TcpStream,
-    /// When the current wait began: the accept, or the last completed message.
-    boundary_ns: AtomicU64,
-    /// Bytes of the current message so far.
-    msg_bytes: AtomicU64,
+    /// Since when it has been waiting without earning it: the accept, the
+    /// last completed message, or, inside a message, the moment its banked
+    /// time would have been full. A silent or dripping connection grows
+    /// stale; one sending a file at a good rate stays fresh, however long
+    /// the file. The stalest is the one dropped to make room.
+    fresh_ns: AtomicU64,
     /// Bumped at every boundary, so the stream resets its clocks.
     generation: AtomicU64,
     activity: AtomicU8,
@@ -482,18 +488,8 @@ impl ConnState {
         self.activity.load(Ordering::SeqCst) == WAITING
     }
 
-    fn boundary(&self) -> u64 {
-        self.boundary_ns.load(Ordering::SeqCst)
-    }
-
-    /// How long it has waited beyond what its bytes have earned: a silent or
-    /// dripping connection grows stale; one sending a file at a good rate
-    /// does not, however long the file.
-    fn staleness_ns(&self, now: u64, min_rate: u64) -> i128 {
-        let waited = i128::from(now.saturating_sub(self.boundary()));
-        let earned = i128::from(self.msg_bytes.load(Ordering::SeqCst)) * 1_000_000_000
-            / i128::from(min_rate.max(1));
-        waited - earned
+    fn fresh(&self) -> u64 {
+        self.fresh_ns.load(Ordering::SeqCst)
     }
 
     fn evict(&self, reason: String) {
@@ -522,9 +518,8 @@ impl Marks {
     /// the next one starts at its first byte.
     pub fn message_done(&self) {
         self.state
-            .boundary_ns
+            .fresh_ns
             .store(self.registry.now_ns(), Ordering::SeqCst);
-        self.state.msg_bytes.store(0, Ordering::SeqCst);
         self.state.generation.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -551,12 +546,15 @@ pub struct Guarded {
     seen_generation: u64,
     /// Time spent waiting for the first byte of the next message.
     idle_waited: Duration,
-    /// Bytes of the current message, and time spent waiting for them.
+    /// Bytes of the current message, time spent waiting for them, and the
+    /// waiting still banked (the bucket: filled by bytes, drained by waiting).
     msg_bytes: u64,
     msg_waited: Duration,
-    /// Bytes written since the last read, and time spent waiting to write them.
+    credit: Duration,
+    /// The same for the reply being written since the last read.
     out_bytes: u64,
     out_waited: Duration,
+    out_credit: Duration,
 }
 
 impl fmt::Debug for Guarded {
@@ -595,6 +593,7 @@ impl Guarded {
             self.idle_waited = Duration::ZERO;
             self.msg_bytes = 0;
             self.msg_waited = Duration::ZERO;
+            self.credit = self.limits.message_timeout;
         }
     }
 
@@ -628,9 +627,9 @@ impl Guarded {
 
     fn message_error(&self) -> io::Error {
         self.limit_error(format!(
-            "dropped: only {} byte(s) of a message arrived in {} of waiting, too slow \
-             (a message gets --message-timeout-ms {} from its first byte, plus 1 s for \
-             every --min-rate {} bytes)",
+            "dropped: {} byte(s) of a message arrived in {} of waiting, too slowly (a \
+             message may keep the server waiting --message-timeout-ms {}, and each \
+             --min-rate {} bytes buy 1 s more)",
             self.msg_bytes,
             seconds(self.msg_waited),
             self.limits.message_timeout.as_millis(),
@@ -640,8 +639,9 @@ impl Guarded {
 
     fn write_error(&self) -> io::Error {
         self.limit_error(format!(
-            "dropped: the client took only {} byte(s) of the reply in {} (a reply gets \
-             --message-timeout-ms {}, plus 1 s for every --min-rate {} bytes)",
+            "dropped: the client took only {} byte(s) of the reply in {} of waiting (a \
+             reply may wait --message-timeout-ms {} for the client, and each --min-rate {} \
+             bytes it takes buy 1 s more)",
             self.out_bytes,
             seconds(self.out_waited),
             self.limits.message_timeout.as_millis(),
@@ -656,15 +656,14 @@ impl Read for Guarded {
         // A new read means the reply before it is out: its clock restarts.
         self.out_bytes = 0;
         self.out_waited = Duration::ZERO;
+        self.out_credit = self.limits.message_timeout;
         loop {
             if let Some(e) = self.evicted() {
                 return Err(e);
             }
             let in_message = self.msg_bytes > 0;
             let left = if in_message {
-                self.limits
-                    .allowance(self.msg_bytes)
-                    .saturating_sub(self.msg_waited)
+                self.credit
             } else {
                 self.limits.idle_timeout.saturating_sub(self.idle_waited)
             };
@@ -685,6 +684,7 @@ impl Read for Guarded {
             self.state.activity.store(WORKING, Ordering::SeqCst);
             if in_message {
                 self.msg_waited += spent;
+                self.credit = self.credit.saturating_sub(spent);
             } else {
                 self.idle_waited += spent;
             }
@@ -692,7 +692,16 @@ impl Read for Guarded {
                 Ok(0) => return self.evicted().map_or(Ok(0), Err),
                 Ok(n) => {
                     self.msg_bytes += n as u64;
-                    self.state.msg_bytes.store(self.msg_bytes, Ordering::SeqCst);
+                    self.credit = (self.credit + self.limits.earned(n as u64))
+                        .min(self.limits.message_timeout);
+                    // Publish how stale this connection is for the accept
+                    // loop: as if it had been waiting since its bank was full.
+                    let behind = self.limits.message_timeout - self.credit;
+                    let now = self.registry.now_ns();
+                    let behind = u64::try_from(behind.as_nanos()).unwrap_or(u64::MAX);
+                    self.state
+                        .fresh_ns
+                        .store(now.saturating_sub(behind), Ordering::SeqCst);
                     return Ok(n);
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
@@ -712,10 +721,7 @@ impl Write for Guarded {
             if let Some(e) = self.evicted() {
                 return Err(e);
             }
-            let left = self
-                .limits
-                .allowance(self.out_bytes)
-                .saturating_sub(self.out_waited);
+            let left = self.out_credit;
             if left.is_zero() {
                 return Err(self.write_error());
             }
@@ -724,11 +730,15 @@ impl Write for Guarded {
             self.state.activity.store(WAITING, Ordering::SeqCst);
             let started = Instant::now();
             let result = self.stream.write(buf);
-            self.out_waited += started.elapsed();
+            let spent = started.elapsed();
+            self.out_waited += spent;
+            self.out_credit = self.out_credit.saturating_sub(spent);
             self.state.activity.store(WORKING, Ordering::SeqCst);
             match result {
                 Ok(n) => {
                     self.out_bytes += n as u64;
+                    self.out_credit = (self.out_credit + self.limits.earned(n as u64))
+                        .min(self.limits.message_timeout);
                     return Ok(n);
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
@@ -748,5 +758,289 @@ fn seconds(d: Duration) -> String {
         format!("{} ms", d.as_millis())
     } else {
         format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::bind_loopback_tcp;
+    use std::sync::mpsc;
+
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn small() -> Limits {
+        Limits {
+            max_connections: 3,
+            max_per_address: 3,
+            message_timeout: Duration::from_millis(300),
+            min_rate: 10_000,
+            idle_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Starts an accept loop whose handler reads until the stream ends or
+    /// fails and reports how it ended; log lines go to the second channel.
+    fn start(
+        limits: Limits,
+    ) -> (
+        SocketAddr,
+        Gauge,
+        mpsc::Receiver<io::Result<u64>>,
+        mpsc::Receiver<String>,
+    ) {
+        let listener = bind_loopback_tcp().unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (log_tx, log_rx) = mpsc::channel();
+        let log_tx = Mutex::new(log_tx);
+        let acceptor = Acceptor::new(limits).log_with(move |line| {
+            let _ = log_tx
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .send(line.to_string());
+        });
+        let gauge = acceptor.gauge();
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        thread::spawn(move || {
+            acceptor.serve(listener, move |mut stream| {
+                let mut total = 0u64;
+                let mut buf = [0u8; 4096];
+                let outcome = loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) => break Ok(total),
+                        Ok(n) => total += n as u64,
+                        Err(e) => break Err(e),
+                    }
+                };
+                let _ = tx
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .send(outcome);
+            })
+        });
+        (addr, gauge, rx, log_rx)
+    }
+
+    fn connect(addr: SocketAddr) -> TcpStream {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        s
+    }
+
+    fn wait_open(gauge: &Gauge, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while gauge.open() != n {
+            assert!(
+                Instant::now() < deadline,
+                "{} open, expected {n}",
+                gauge.open()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// True when the server closed (or reset) the connection.
+    fn closed(s: &mut TcpStream) -> bool {
+        let mut buf = [0u8; 64];
+        matches!(s.read(&mut buf), Ok(0))
+            || matches!(s.read(&mut buf), Err(ref e) if !is_timeout(e))
+    }
+
+    /// A full server makes room for a newcomer by dropping the connection
+    /// that has waited longest, and says whom and why in its log.
+    #[test]
+    fn full_server_drops_the_longest_waiting() {
+        let (addr, gauge, _ends, log) = start(small());
+        let mut oldest = connect(addr);
+        wait_open(&gauge, 1);
+        let _b = connect(addr);
+        let _c = connect(addr);
+        wait_open(&gauge, 3);
+        let _newcomer = connect(addr);
+        assert!(closed(&mut oldest), "the oldest silent connection was kept");
+        let line = log.recv_timeout(PATIENCE).unwrap();
+        let port = oldest.local_addr().unwrap().port();
+        assert!(
+            line.starts_with(&format!("127.0.0.1:{port}: dropped to make room")),
+            "{line}"
+        );
+        assert!(line.contains("--max-per-address 3"), "{line}");
+        assert_eq!(gauge.open(), 3);
+    }
+
+    /// A connection that is sending a long message at a good rate is not the
+    /// one dropped, however long it has been connected.
+    #[test]
+    fn a_steady_sender_is_not_dropped_for_a_silent_one() {
+        let limits = Limits {
+            max_connections: 2,
+            max_per_address: 2,
+            message_timeout: Duration::from_secs(5),
+            min_rate: 1000,
+            ..small()
+        };
+        let (addr, gauge, _ends, _log) = start(limits);
+        let mut sender = connect(addr);
+        wait_open(&gauge, 1);
+        // 1000 bytes every 20 ms is 50 times the minimum rate.
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let mut writer = sender.try_clone().unwrap();
+        let steady = thread::spawn(move || {
+            while stop_rx.try_recv().is_err() {
+                writer.write_all(&[1u8; 1000])?;
+                thread::sleep(Duration::from_millis(20));
+            }
+            io::Result::Ok(())
+        });
+        let mut silent = connect(addr);
+        wait_open(&gauge, 2);
+        // Let the sender's bytes keep arriving after the silent one came.
+        thread::sleep(Duration::from_millis(200));
+        let _third = connect(addr);
+        assert!(closed(&mut silent), "the silent connection was kept");
+        stop_tx.send(()).unwrap();
+        steady.join().unwrap().unwrap();
+        sender.write_all(b"still here").unwrap();
+        assert_eq!(gauge.open(), 2);
+    }
+
+    /// One byte every 50 ms never completes a message: the connection is
+    /// dropped at the message deadline, not kept alive by each byte.
+    #[test]
+    fn drip_is_dropped_at_the_message_deadline() {
+        let (addr, _gauge, ends, _log) = start(small());
+        let mut drip = connect(addr);
+        let started = Instant::now();
+        let mut sent = 0;
+        while drip.write_all(b"x").is_ok() && started.elapsed() < PATIENCE {
+            sent += 1;
+            thread::sleep(Duration::from_millis(50));
+            if sent > 100 {
+                break;
+            }
+        }
+        let err = ends.recv_timeout(PATIENCE).unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let text = err.to_string();
+        assert!(text.contains("--message-timeout-ms 300"), "{text}");
+        assert!(sent < 100, "the drip was never cut off");
+    }
+
+    /// A message arriving at the minimum rate gets more time than the
+    /// deadline: a large file is not a slow drip.
+    #[test]
+    fn minimum_rate_extends_the_deadline() {
+        let limits = Limits {
+            min_rate: 1000,
+            ..small()
+        };
+        let (addr, _gauge, ends, _log) = start(limits);
+        let mut s = connect(addr);
+        // 100 bytes every 50 ms is 2000 B/s, twice the minimum, for 1 s:
+        // three times the 300 ms deadline.
+        for _ in 0..20 {
+            s.write_all(&[9u8; 100]).unwrap();
+            thread::sleep(Duration::from_millis(50));
+        }
+        drop(s);
+        assert_eq!(ends.recv_timeout(PATIENCE).unwrap().unwrap(), 2000);
+    }
+
+    /// A connection that never starts a message is dropped at the idle timeout.
+    #[test]
+    fn silence_is_dropped_at_the_idle_timeout() {
+        let limits = Limits {
+            idle_timeout: Duration::from_millis(200),
+            ..small()
+        };
+        let (addr, gauge, ends, _log) = start(limits);
+        let mut s = connect(addr);
+        let err = ends.recv_timeout(PATIENCE).unwrap().unwrap_err();
+        assert!(err.to_string().contains("--idle-timeout-secs 0.2"), "{err}");
+        assert!(closed(&mut s));
+        wait_open(&gauge, 0);
+    }
+
+    /// When every connection is busy being served, the newcomer is refused
+    /// with a line it can show, and the log says so.
+    #[test]
+    fn busy_server_refuses_in_words() {
+        let listener = bind_loopback_tcp().unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            max_connections: 1,
+            ..small()
+        };
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Mutex::new(release_rx);
+        let acceptor = Acceptor::new(limits).quiet();
+        thread::spawn(move || {
+            acceptor.serve(listener, move |mut stream| {
+                let mut byte = [0u8; 1];
+                let _ = stream.read(&mut byte);
+                let _ = stream.write_all(b"k");
+                // Working, not waiting for the client: not a candidate to drop.
+                let _ = release_rx
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .recv_timeout(PATIENCE);
+            })
+        });
+        let mut busy = connect(addr);
+        busy.write_all(b"x").unwrap();
+        let mut ack = [0u8; 1];
+        busy.read_exact(&mut ack).unwrap();
+        let mut newcomer = connect(addr);
+        let mut text = String::new();
+        let _ = newcomer.read_to_string(&mut text);
+        assert!(text.starts_with("[server: busy:"), "{text:?}");
+        assert!(text.contains("--max-connections 1"), "{text:?}");
+        let _ = release_tx.send(());
+    }
+
+    /// A client that never reads its replies is dropped once the reply has
+    /// waited past its allowance, instead of holding a thread for ever.
+    #[test]
+    fn a_client_that_never_reads_is_dropped() {
+        let listener = bind_loopback_tcp().unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let acceptor = Acceptor::new(small()).quiet();
+        thread::spawn(move || {
+            acceptor.serve(listener, move |mut stream| {
+                let chunk = vec![0u8; 1 << 20];
+                let outcome = (0..256).try_for_each(|_| stream.write_all(&chunk));
+                let _ = tx
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .send(outcome);
+            })
+        });
+        let _never_reads = connect(addr);
+        let err = rx.recv_timeout(PATIENCE).unwrap().unwrap_err();
+        assert!(err.to_string().contains("took only"), "{err}");
+    }
+
+    /// Flags turn into limits; nonsense is refused with a message naming the flag.
+    #[test]
+    fn flags() {
+        let args = LimitArgs {
+            max_connections: 8,
+            max_per_address: 4,
+            message_timeout_ms: 500,
+            min_rate: 100,
+            idle_timeout_secs: 1.5,
+        };
+        let limits = args.limits().unwrap();
+        assert_eq!(limits.message_timeout, Duration::from_millis(500));
+        assert_eq!(limits.idle_timeout, Duration::from_millis(1500));
+        assert_eq!(limits.earned(250), Duration::from_millis(2500));
+        let bad = LimitArgs {
+            max_connections: 0,
+            ..args
+        };
+        assert!(bad.limits().unwrap_err().contains("--max-connections"));
     }
 }
