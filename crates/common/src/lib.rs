@@ -16,8 +16,9 @@
 //!   (bytes of two messages in one read) and split messages (one message cut
 //!   across reads).
 //! - [`shell`]: run a command line with `sh -c` (or `cmd /C`), stdout then
-//!   stderr, with a timeout that kills the whole process group and an output
-//!   cap, so the remote-execution stages cannot be hung or flooded.
+//!   stderr, with a timeout that kills every process the command started
+//!   (those that left its process group included) and an output cap, so the
+//!   remote-execution stages cannot be hung, flooded or outlived.
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
 //!   the loopback guard for remote-execution servers, reading client input
 //!   with a prompt only on a terminal.
