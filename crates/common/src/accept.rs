@@ -260,13 +260,28 @@ impl Acceptor {
     where
         H: Fn(Guarded) + Send + Sync + 'static,
     {
+        self.serve_until(listener, || false, handler)
+    }
+
+    /// [`Acceptor::serve`], returning when `stop()` says so; it is asked
+    /// after every accept, so whoever stops the loop wakes it with a
+    /// connection of its own (the weather proxy does).
+    pub fn serve_until<S, H>(self, listener: TcpListener, stop: S, handler: H) -> io::Result<()>
+    where
+        S: Fn() -> bool,
+        H: Fn(Guarded) + Send + Sync + 'static,
+    {
         self.limits
             .check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let handler = Arc::new(handler);
         let mut next_id = 0u64;
         loop {
-            let (stream, peer) = match listener.accept() {
+            let accepted = listener.accept();
+            if stop() {
+                return Ok(());
+            }
+            let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     (self.log)(&format!("accept failed: {e}; still listening"));
