@@ -8,9 +8,12 @@
 //! - [`matrix`]: each TCP stage through a fixed set of network weathers, as
 //!   one table of what survived and what broke.
 //! - [`costs`]: measurements, for `--release`, of what each fix costs.
+//! - [`attack`]: a hostile crowd to point at a running server, to show its
+//!   defences in class.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod costs;
 pub mod matrix;
 pub mod tour;

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sticky_packets::{costs, matrix, tour};
+use sticky_packets::{attack, costs, matrix, tour};
 
 /// Why TCP sticks (粘包) and splits (拆包) messages, and how to fix it, in six
 /// runnable stages.
@@ -34,6 +34,9 @@ enum Command {
     /// A re-chunking TCP proxy between a client and a server on loopback:
     /// it splits, glues and delays the byte stream on purpose.
     Weather(common::weather::WeatherArgs),
+    /// Point a hostile crowd (silent, dripping and pinning connections) at a
+    /// running stage server on loopback, and time a good client meanwhile.
+    Attack(attack::AttackArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +49,10 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Costs(args)) => {
             print!("{}", costs::run(&args)?);
+            Ok(())
+        }
+        Some(Command::Attack(args)) => {
+            print!("{}", attack::run(&args)?);
             Ok(())
         }
         Some(Command::Weather(args)) => {

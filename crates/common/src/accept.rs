@@ -356,7 +356,9 @@ impl Acceptor {
                         seconds(waited)
                     );
                     (self.log)(&format!("{}: {reason}", victim.peer));
-                    victim.evict(reason);
+                    // The connection's own thread sees a short reason; the
+                    // line above, logged once, names the limit.
+                    victim.evict(format!("dropped to make room for {peer} (server full)"));
                 }
                 None => {
                     drop(conns);
