@@ -915,4 +915,17 @@ mod tests {
         );
         assert!(!err.nothing_sent());
     }
+
+    /// A busy server's refusal line is read whole and shown in its own words.
+    #[test]
+    fn refusal_line_is_shown() {
+        let line = b"[server: busy: every connection is being served right now; try again]\nrest";
+        let mut server = FakeServer(io::Cursor::new(line.to_vec()));
+        let err = upload(&mut server, "a.bin", &b"abc"[..], 3).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server refused the connection: [server: busy: every connection is being \
+             served right now; try again]"
+        );
+    }
 }
