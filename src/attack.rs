@@ -272,8 +272,7 @@ impl Stage {
             }
             3 => {
                 sleep_fix::send_command(&s, "echo hi")?;
-                let reply = sleep_fix::recv_reply(&s).map_err(|e| anyhow::anyhow!("{e}"))?;
-                expect(&reply, b"hi\n")
+                expect(&stage3_reply(&mut s)?, b"hi\n")
             }
             4 => {
                 length_header_fix::send_command(&mut s, "echo hi")?;
@@ -290,6 +289,34 @@ impl Stage {
                 Ok(format!("attack-probe.txt: {}", receipt.verdict))
             }
         }
+    }
+}
+
+/// A stage-3 reply read robustly: on a busy machine the digits and the
+/// output glue (the stage's weakness, not what the attack shows), so read
+/// until the digits and as many bytes as they announce have arrived. The
+/// probe's output (`hi`) does not start with a digit.
+fn stage3_reply(s: &mut TcpStream) -> anyhow::Result<Vec<u8>> {
+    let mut got: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let digits = got.iter().take_while(|b| b.is_ascii_digit()).count();
+        let len = std::str::from_utf8(&got[..digits])
+            .ok()
+            .and_then(|d| d.parse::<usize>().ok());
+        if let Some(len) = len {
+            if got.len() - digits >= len && digits < got.len() {
+                return Ok(got[digits..].to_vec());
+            }
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            bail!(
+                "the server closed the connection after {:?}",
+                String::from_utf8_lossy(&got)
+            );
+        }
+        got.extend_from_slice(&buf[..n]);
     }
 }
 
