@@ -295,19 +295,18 @@ impl Acceptor {
             };
             let handler = Arc::clone(&handler);
             let registry = Arc::clone(&self.registry);
-            let state = Arc::clone(&conn.state);
+            let id = conn.state.id;
             let spawned = thread::Builder::new()
                 .name(format!("client {peer}"))
                 .spawn(move || {
                     // Leaves the registry however the handler ends, a panic included.
-                    let _leave = Leave {
-                        registry,
-                        id: state.id,
-                    };
+                    let _leave = Leave { registry, id };
                     handler(conn);
                 });
             if let Err(e) = spawned {
-                // The closure, and with it the connection, was dropped: closed.
+                // The closure, and with it the connection, was dropped:
+                // closed. Its place is given back here, as no thread will.
+                self.registry.remove(id);
                 (self.log)(&format!(
                     "{peer}: cannot start a thread for this client ({e}); connection closed"
                 ));
