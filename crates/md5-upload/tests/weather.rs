@@ -22,7 +22,6 @@ const THROUGH_WEATHER: Duration = Duration::from_secs(20);
 fn server(dir: &Path) -> LoopbackServer<ConnectionReport> {
     let mut config = ServerConfig::new(dir);
     config.log = ServerLog::quiet();
-    config.idle_timeout = THROUGH_WEATHER;
     spawn_loopback(move |listener| {
         let (mut stream, _) = listener.accept()?;
         stream.set_read_timeout(Some(THROUGH_WEATHER))?;
