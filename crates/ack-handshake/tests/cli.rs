@@ -133,10 +133,10 @@ fn server_logs_a_hostile_name_and_goes_on() {
 /// A client with no server to talk to says how to start one and exits non-zero.
 #[test]
 fn client_without_server_fails_clearly() {
-    // Bind and drop to find a port where nothing listens.
-    let addr = common::bind_loopback_tcp().unwrap().local_addr().unwrap();
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
     let local = tempfile::tempdir().unwrap();
-    let out = run_client(addr, local.path(), "exit\n");
+    let out = run_client(port.addr(), local.path(), "exit\n");
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("is the server running?"), "{stderr}");

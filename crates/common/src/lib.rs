@@ -28,6 +28,8 @@
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
+//! - [`testing`]: what tests share to pass on a loaded machine: a loopback
+//!   port where nobody listens and nobody can start to, and the named waits.
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
 #![forbid(unsafe_code)]
@@ -41,6 +43,7 @@ pub mod process;
 pub mod server;
 pub mod shell;
 pub mod sync;
+pub mod testing;
 pub mod timeline;
 pub mod weather;
 

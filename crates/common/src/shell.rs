@@ -568,10 +568,17 @@ fn shell_command(command_line: &str) -> Command {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::testing::PATIENCE;
 
+    /// The timeout a command meets when the test wants it killed: long
+    /// enough for a loaded machine to start `sh` and run the `echo` before
+    /// it, short enough that waiting for the kill keeps the suite quick.
+    const KILL_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// Limits for a command that should finish: [`PATIENCE`] to do it.
     fn quick() -> ShellLimits {
         ShellLimits {
-            timeout: Duration::from_millis(300),
+            timeout: PATIENCE,
             output_cap: 64 * 1024,
         }
     }
@@ -595,12 +602,16 @@ mod tests {
     #[test]
     fn timeout_kills_the_group() {
         let start = Instant::now();
-        let out = run_shell("echo started; sleep 30 & sleep 30", quick()).unwrap();
+        let limits = ShellLimits {
+            timeout: KILL_TIMEOUT,
+            ..quick()
+        };
+        let out = run_shell("echo started; sleep 30 & sleep 30", limits).unwrap();
         assert!(out.timed_out);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         let reply = String::from_utf8(out.reply()).unwrap();
         assert!(reply.starts_with("started\n"), "{reply}");
-        assert!(reply.contains("killed after the 300 ms timeout"), "{reply}");
+        assert!(reply.contains("killed after the 1 s timeout"), "{reply}");
     }
 
     /// The processes whose command line holds `arg` (a unique argument).
@@ -674,7 +685,7 @@ mod tests {
         assert!(out.truncated);
         assert!(!out.timed_out);
         assert_eq!(out.stdout.len(), 10_000);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         assert!(String::from_utf8_lossy(&out.reply()).contains("output cut at 10000 bytes"));
     }
 }

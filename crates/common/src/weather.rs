@@ -1261,8 +1261,9 @@ mod tests {
     use clap::Parser;
     use proptest::prelude::*;
 
-    /// Upper bound for any single wait in these tests, so a bug fails instead of hangs.
-    const TEST_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Upper bound for any single wait in these tests, so a bug fails instead
+    /// of hangs: long enough for a loaded machine to schedule every thread.
+    const TEST_TIMEOUT: Duration = crate::testing::PATIENCE;
 
     /// An upstream that echoes every connection back as it reads it, passes
     /// the half-close back when the client's stream ends, and returns what it
@@ -1535,10 +1536,11 @@ mod tests {
             Ok((first, rest))
         })
         .unwrap();
-        let (proxy, log) = observed(
-            upstream.addr(),
-            Weather::coalesce(Duration::from_millis(100)),
-        );
+        // Far longer than the microseconds between two back-to-back writes,
+        // so a loaded machine that stalls the client or the proxy between
+        // them does not split the batch; the test waits it out once.
+        const WINDOW: Duration = Duration::from_millis(500);
+        let (proxy, log) = observed(upstream.addr(), Weather::coalesce(WINDOW));
         let mut client = TcpStream::connect(proxy.addr()).unwrap();
         client.set_read_timeout(Some(TEST_TIMEOUT)).unwrap();
         client.set_nodelay(true).unwrap();

@@ -259,7 +259,10 @@ fn disconnect_mid_file_leaves_nothing() {
 /// once the message deadline has passed, and nothing is written.
 #[test]
 fn short_data_hits_the_idle_timeout() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(|c| {
+        c.limits.idle_timeout = SHORT_IDLE;
+        c.limits.message_timeout = SHORT_IDLE;
+    });
     let mut s = server.connect();
     send_info(&mut s, &info_json("slow.bin", 100));
     s.write_all(&[7u8; 60]).unwrap();
@@ -278,7 +281,10 @@ fn short_data_hits_the_idle_timeout() {
 /// A client that connects and says nothing is disconnected after the idle timeout.
 #[test]
 fn silent_client_is_disconnected() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(|c| {
+        c.limits.idle_timeout = SHORT_IDLE;
+        c.limits.message_timeout = SHORT_IDLE;
+    });
     let mut s = server.connect();
     assert!(server_closed(&mut s));
     let line = server.wait_log("closing the connection");

@@ -77,9 +77,10 @@ pub const RECV_SIZE: usize = 1024;
 pub const DEFAULT_PAUSE: Duration = Duration::from_millis(100);
 
 /// What the server calls *instead of* sleeping through the pause, with the
-/// configured pause. Only the demo sets one: it sleeps the pause too, and
-/// then also waits until its client has read the digits, so that the demo
-/// transcript is the same on every run, however busy the machine.
+/// configured pause. Only the demo (and the story matrix and the tests,
+/// the same way) sets one: it sleeps the pause too, and then also waits
+/// until its client has read the digits, so that the demo transcript is the
+/// same on every run, however busy the machine.
 pub type PauseHook = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// How the server runs commands and paces its replies.
