@@ -781,7 +781,11 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains("SPLIT 拆包: 2 reads"), "{svg}");
-        assert!(svg.contains("cut after read 1"), "{svg}");
+        assert_eq!(
+            svg.matches("stroke-dasharray=\"5 3\"").count(),
+            1,
+            "one cut: {svg}"
+        );
         assert!(svg.contains("M1[1024..1492)"), "{svg}");
         assert_eq!(svg, boundary_svg(&sample(), "test", None));
     }
