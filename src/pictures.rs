@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use common::timeline::{Analysis, Message};
+use common::weather::{Direction, Weather};
 use common::Timeline;
 
 /// One generated picture: where it lives under `docs/pictures/` and its bytes.
@@ -102,6 +103,33 @@ pub fn all() -> io::Result<Vec<Picture>> {
             svg: boundary_svg(&pick(&stage5, i, "stage 5")?, caption, None),
         });
     }
+
+    // The weather's re-chunking: stage 5's first upload (its file info and
+    // the file's bytes, as the demo wrote them) cut by the matrix's
+    // `--sizes 3,7` weather. With `--lockstep` every piece reaches the
+    // server as a read of its own, so the pieces are the reads.
+    let upload = pick(&stage5, 0, "stage 5")?;
+    let first: Vec<Message> = upload.messages().into_iter().take(2).collect();
+    let lens: Vec<usize> = first.iter().map(|m| m.len).collect();
+    let weather = Weather::sizes(&[3, 7]);
+    let rechunked = Timeline::new(format!(
+        "client -> server through the weather {}, each piece one read (--lockstep)",
+        weather.describe()
+    ));
+    for m in &first {
+        rechunked.sent_labeled(m.label.clone(), m.len);
+    }
+    for piece in weather.piece_plan(Direction::ClientToUpstream, &lens) {
+        rechunked.read(piece.len);
+    }
+    pictures.push(Picture {
+        file: "weather-sizes-timeline.svg",
+        svg: boundary_svg(
+            &rechunked,
+            "Weather --sizes 3,7 re-chunks stage 5's first upload · 网络天气按 3、7 字节重新切分",
+            None,
+        ),
+    });
 
     let stage6 = timelines_in(&md5_upload::demo_transcript()?)?;
     pictures.push(Picture {
