@@ -812,7 +812,8 @@ fn every_picture_is_drawn_from_the_demos() {
             sticky_packets::pictures::PICTURES_DIR,
             picture.file
         );
-        match fs::read_to_string(&path) {
+        // A checkout that turned line ends into CRLF has not changed a picture.
+        match fs::read_to_string(&path).map(|t| t.replace("\r\n", "\n")) {
             Ok(on_disk) if on_disk == picture.svg => {}
             _ if update => {
                 fs::write(&path, &picture.svg).unwrap();
