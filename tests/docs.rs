@@ -1097,6 +1097,9 @@ fn built_book_has_no_dead_link() {
             let path = path.split('?').next().unwrap_or("");
             let file = if path.is_empty() {
                 page.clone()
+            } else if let Some(from_root) = path.strip_prefix('/') {
+                // mdBook's `site-url`, `/` by default: the book's root.
+                root.join(from_root)
             } else {
                 lexical(&page.parent().unwrap_or(&root).join(path))
             };
@@ -1124,6 +1127,11 @@ fn built_book_has_no_dead_link() {
         }
     }
     assert!(links > 0, "no link found in the built book");
+    eprintln!(
+        "scanned {links} links in {} pages of {}",
+        pages.len(),
+        root.display()
+    );
     let mut msg = String::new();
     for (target, from) in &dead {
         let _ = writeln!(
