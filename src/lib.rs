@@ -9,9 +9,12 @@
 //!   one table of what survived and what broke.
 //! - [`costs`]: measurements, for `--release`, of what each fix costs.
 //! - [`checker`]: the exercise checker behind `cargo run -- exercises`.
+//! - [`attack`]: a hostile crowd to point at a running server, to show its
+//!   defences in class.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod checker;
 pub mod costs;
 pub mod matrix;

@@ -528,7 +528,6 @@ fn md5_upload_trial(column: &Column) -> io::Result<Verdict> {
     let dir = tempfile::tempdir()?;
     let mut config = md5_upload::ServerConfig::new(dir.path());
     config.log = md5_upload::ServerLog::quiet();
-    config.idle_timeout = REPLY_TIMEOUT;
     let (route, server) = cell(column, move |mut stream| {
         Ok(md5_upload::handle_connection(
             &mut stream,

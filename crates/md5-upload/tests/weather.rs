@@ -17,7 +17,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_md5-upload");
 fn server(dir: &Path) -> LoopbackServer<ConnectionReport> {
     let mut config = ServerConfig::new(dir);
     config.log = ServerLog::quiet();
-    config.idle_timeout = Duration::from_secs(20);
     spawn_loopback(move |listener| {
         let (mut stream, _) = listener.accept()?;
         stream.set_read_timeout(Some(Duration::from_secs(20)))?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// How long any test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// The idle timeout the tests give their servers.
+/// The idle timeout and message deadline the tests give their servers.
 pub const TEST_IDLE: Duration = Duration::from_millis(300);
 
 /// A server running `serve` on its own thread, saving into a fresh folder.
@@ -36,7 +36,11 @@ impl TestServer {
         let dir = root.path().join("put");
         let (log, rx) = ServerLog::channel();
         let mut config = ServerConfig {
-            idle_timeout: TEST_IDLE,
+            limits: common::Limits {
+                idle_timeout: TEST_IDLE,
+                message_timeout: TEST_IDLE,
+                ..common::Limits::default()
+            },
             log,
             ..ServerConfig::new(&dir)
         };
