@@ -28,7 +28,10 @@
 //! file or item is missing fails in both modes: it is never skipped.
 //!
 //! The same test checks that every relative link in `docs/` and in the root
-//! `README.md` points at a file that exists.
+//! `README.md` points at a file that exists, that every `#fragment` names a
+//! heading of its page, and that no chapter links out of the two books (see
+//! `every_relative_link_resolves`). With `BOOK_DIR` set to a built book
+//! (`target/book`), it also scans the built HTML for dead links.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -760,30 +763,89 @@ fn every_quote_matches_its_source() {
     }
 }
 
-/// Every relative link in `docs/` and the root README points at a file that exists.
+/// The two books: each one's folder (its mdBook `src`) and the folder of
+/// the other book, which it must not swallow.
+const BOOKS: &[(&str, Option<&str>)] = &[("docs", Some("docs/zh-CN")), ("docs/zh-CN", None)];
+
+/// The book a Markdown file under `docs/` belongs to: the deepest book folder holding it.
+fn book_of(file: &Path) -> Option<&'static str> {
+    BOOKS
+        .iter()
+        .filter(|(dir, _)| file.starts_with(dir))
+        .max_by_key(|(dir, _)| dir.len())
+        .map(|(dir, _)| *dir)
+}
+
+/// Every relative link and every `#fragment` in `docs/` and the root README
+/// works on a plain repository view (the file exists, the heading exists) and
+/// in the built books (a link from a chapter stays inside the books' folders,
+/// and never names `SUMMARY.md`, which mdBook does not render).
 #[test]
 fn every_relative_link_resolves() {
     let root = repo_root();
     let mut files = markdown_files(&root, "docs");
     files.push(PathBuf::from("README.md"));
+    let mut anchors = std::collections::HashMap::new();
     let mut broken = Vec::new();
+    let mut fragments = 0;
     for file in &files {
         let text = fs::read_to_string(root.join(file)).unwrap();
         let dir = file.parent().unwrap_or(Path::new(""));
+        let in_book = file.starts_with("docs");
         for (line, target) in link_targets(&text) {
-            let Some(path) = link_path(dir, &target) else {
+            let here = format!("  {}:{line}: link `{target}`", display(file));
+            let local = if target.starts_with('#') {
+                Some(file.clone())
+            } else {
+                link_path(dir, &target).map(|p| lexical(&p))
+            };
+            let Some(path) = local else {
                 continue;
             };
-            let full = root.join(lexical(&path));
-            if !full.exists() {
+            if !root.join(&path).exists() {
                 broken.push(format!(
-                    "  {}:{line}: link `{target}` points at `{}`, which does not exist",
-                    display(file),
-                    display(&lexical(&path))
+                    "{here} points at `{}`, which does not exist",
+                    display(&path)
+                ));
+                continue;
+            }
+            if in_book && !path.starts_with("docs") {
+                broken.push(format!(
+                    "{here} leaves the book (`{}` is outside docs/), so it is dead in the built HTML; \
+                     name the file as code instead",
+                    display(&path)
+                ));
+            }
+            if in_book && path.file_name().is_some_and(|n| n == "SUMMARY.md") {
+                broken.push(format!(
+                    "{here} points at SUMMARY.md, which mdBook does not render"
+                ));
+            }
+            let Some((_, fragment)) = target.split_once('#') else {
+                continue;
+            };
+            if path.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            fragments += 1;
+            let ids = anchors.entry(path.clone()).or_insert_with(|| {
+                fs::read_to_string(root.join(&path))
+                    .map(|t| heading_ids(&t))
+                    .unwrap_or_default()
+            });
+            let fragment = fragment.replace("%20", " ");
+            if !ids.contains(&fragment) {
+                broken.push(format!(
+                    "{here}: `{}` has no heading with the id `{fragment}`",
+                    display(&path)
                 ));
             }
         }
     }
+    assert!(
+        fragments > 0,
+        "no #fragment link checked; the check would prove nothing"
+    );
     assert!(
         broken.is_empty(),
         "{} broken relative link(s):\n{}",
@@ -867,6 +929,342 @@ fn every_picture_is_drawn_from_the_demos() {
         problems.len(),
         problems.join("\n  ")
     );
+}
+
+/// The ids a page's headings get, the way GitHub and mdBook both make them:
+/// the heading's text without Markdown, lower-cased, every character that is
+/// not a letter, a digit, `_` or `-` dropped, each space turned into `-`, and
+/// `-1`, `-2`, ... added to repeats. Explicit `id="..."` anchors count too.
+fn heading_ids(text: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut fence: Option<Fence> = None;
+    for line in text.lines() {
+        if let Some(f) = fence {
+            if closes(line, f) {
+                fence = None;
+            }
+            continue;
+        }
+        if let Some((f, _)) = opening_fence(line) {
+            fence = Some(f);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(pos) = rest.find("id=\"") {
+            let after = &rest[pos + 4..];
+            if let Some(end) = after.find('"') {
+                ids.push(after[..end].to_string());
+            }
+            rest = after;
+        }
+        let trimmed = line.trim_start();
+        let hashes = trimmed.len() - trimmed.trim_start_matches('#').len();
+        if !(1..=6).contains(&hashes) || line.len() - trimmed.len() > 3 {
+            continue;
+        }
+        let Some(title) = trimmed[hashes..].strip_prefix(' ') else {
+            continue;
+        };
+        let title = title.trim().trim_end_matches('#').trim_end();
+        let base = slug(&heading_text(title));
+        let mut id = base.clone();
+        let mut n = 0;
+        while ids.contains(&id) {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// A heading's visible text: link targets, code ticks and emphasis removed.
+fn heading_text(title: &str) -> String {
+    let mut out = String::new();
+    let mut rest = title;
+    while let Some(pos) = rest.find("](") {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 2..];
+        rest = after.find(')').map_or("", |end| &after[end + 1..]);
+    }
+    out.push_str(rest);
+    out.replace(['`', '*', '['], "")
+}
+
+/// GitHub's and mdBook's heading id for a heading's text.
+fn slug(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().collect::<String>())
+            } else if c == ' ' {
+                Some("-".to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Each book's `SUMMARY.md` lists every page of its own folder and no page of
+/// the other book, so that each book has its own numbering and language.
+#[test]
+fn each_book_lists_its_own_pages() {
+    let root = repo_root();
+    let mut problems = Vec::new();
+    for (dir, other) in BOOKS {
+        let summary = Path::new(dir).join("SUMMARY.md");
+        let Ok(text) = fs::read_to_string(root.join(&summary)) else {
+            problems.push(format!("  {} is missing", display(&summary)));
+            continue;
+        };
+        if !fs::read_to_string(root.join(dir).join("book.toml"))
+            .is_ok_and(|t| t.contains("src = \".\""))
+        {
+            problems.push(format!(
+                "  {dir}/book.toml is missing or its src is not its own folder"
+            ));
+        }
+        let listed: Vec<PathBuf> = link_targets(&text)
+            .into_iter()
+            .filter_map(|(_, t)| link_path(Path::new(dir), &t).map(|p| lexical(&p)))
+            .collect();
+        for page in &listed {
+            if book_of(page) != Some(*dir) {
+                problems.push(format!(
+                    "  {} lists {}, a page of another book",
+                    display(&summary),
+                    display(page)
+                ));
+            }
+        }
+        for page in markdown_files(&root, dir) {
+            let own = book_of(&page) == Some(*dir) && other.is_none_or(|o| !page.starts_with(o));
+            if own && page != summary && !listed.contains(&page) {
+                problems.push(format!(
+                    "  {} does not list {}",
+                    display(&summary),
+                    display(&page)
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the books' tables of contents:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The class plan in each README: its minutes add up to the total its text
+/// states, and to the two sessions it offers to split into.
+#[test]
+fn lesson_plan_minutes_add_up() {
+    let root = repo_root();
+    for (readme, unit) in [
+        ("docs/README.md", " min"),
+        ("docs/zh-CN/README.md", " 分钟"),
+    ] {
+        let text = fs::read_to_string(root.join(readme)).unwrap();
+        let rows: Vec<(u32, &str)> = text
+            .lines()
+            .filter_map(|l| {
+                let cell = l.strip_prefix("| ")?.split(" |").next()?;
+                let n = cell.strip_suffix(unit)?.trim().parse().ok()?;
+                Some((n, l))
+            })
+            .collect();
+        assert!(rows.len() >= 5, "{readme}: no lesson plan table found");
+        let total: u32 = rows.iter().map(|(n, _)| n).sum();
+        // The stated total is the first number of minutes in the plan's lead-in.
+        let lead = if unit == " min" {
+            "The plan below takes "
+        } else {
+            "下面的安排共 "
+        };
+        let stated: u32 = text
+            .split_once(lead)
+            .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{readme}: the plan states no total (`{lead}N`)"));
+        assert_eq!(
+            total, stated,
+            "{readme}: the plan's rows add up to {total} minutes, its text says {stated}"
+        );
+        // The split after stage 4: the first session ends with the stage-4 row.
+        let split = rows
+            .iter()
+            .position(|(_, l)| l.contains("(4-length-header-fix.md)"))
+            .unwrap_or_else(|| panic!("{readme}: no stage-4 row"));
+        let first: u32 = rows[..=split].iter().map(|(n, _)| n).sum();
+        // The lead-in, up to the table, states the two sessions' lengths.
+        let lead_in = text
+            .split_once(lead)
+            .and_then(|(_, r)| r.split("\n|").next())
+            .unwrap_or("");
+        let numbers: Vec<u32> = lead_in
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        for part in [first, total - first] {
+            assert!(
+                numbers.contains(&part),
+                "{readme}: the rows make a session of {part} minutes, which the plan's lead-in does not state"
+            );
+        }
+    }
+}
+
+/// With `BOOK_DIR` set to a built book (`mdbook build docs && mdbook build
+/// docs/zh-CN`, then `BOOK_DIR=target/book cargo test --test docs`), every
+/// `href` and `src` in its HTML that stays on the site points at a file that
+/// exists, and every `#fragment` at an `id` in that file. Without `BOOK_DIR`
+/// there is nothing to scan: mdBook is not a dependency of this workspace.
+#[test]
+fn built_book_has_no_dead_link() {
+    let Some(dir) = std::env::var_os("BOOK_DIR") else {
+        eprintln!("BOOK_DIR is not set; the built HTML is not scanned");
+        return;
+    };
+    let root = repo_root().join(dir);
+    let mut pages = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                out.push(path);
+            }
+        }
+    }
+    walk(&root, &mut pages);
+    assert!(
+        !pages.is_empty(),
+        "BOOK_DIR={} holds no HTML page",
+        root.display()
+    );
+    let mut ids = std::collections::HashMap::new();
+    let mut dead = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut links = 0;
+    for page in &pages {
+        let html = fs::read_to_string(page).unwrap();
+        let from = display(page.strip_prefix(&root).unwrap_or(page));
+        for target in html_attributes(&html, &["href=\"", "src=\""]) {
+            let lower = target.to_ascii_lowercase();
+            if [
+                "http://",
+                "https://",
+                "mailto:",
+                "javascript:",
+                "data:",
+                "//",
+            ]
+            .iter()
+            .any(|p| lower.starts_with(p))
+            {
+                continue;
+            }
+            links += 1;
+            let target = percent_decode(&target);
+            let (path, fragment) = match target.split_once('#') {
+                Some((p, f)) => (p, Some(f)),
+                None => (target.as_str(), None),
+            };
+            let path = path.split('?').next().unwrap_or("");
+            let file = if path.is_empty() {
+                page.clone()
+            } else if let Some(from_root) = path.strip_prefix('/') {
+                // mdBook's `site-url`, `/` by default: the book's root.
+                root.join(from_root)
+            } else {
+                lexical(&page.parent().unwrap_or(&root).join(path))
+            };
+            let file = if file.is_dir() {
+                file.join("index.html")
+            } else {
+                file
+            };
+            let ok = file.is_file()
+                && fragment.is_none_or(|f| {
+                    f.is_empty()
+                        || ids
+                            .entry(file.clone())
+                            .or_insert_with(|| {
+                                fs::read_to_string(&file)
+                                    .map(|h| html_attributes(&h, &["id=\""]))
+                                    .unwrap_or_default()
+                            })
+                            .iter()
+                            .any(|id| id == f)
+                });
+            if !ok {
+                dead.entry(target.clone()).or_default().push(from.clone());
+            }
+        }
+    }
+    assert!(links > 0, "no link found in the built book");
+    eprintln!(
+        "scanned {links} links in {} pages of {}",
+        pages.len(),
+        root.display()
+    );
+    let mut msg = String::new();
+    for (target, from) in &dead {
+        let _ = writeln!(
+            msg,
+            "  `{target}` ({} page(s), e.g. {})",
+            from.len(),
+            from[0]
+        );
+    }
+    assert!(
+        dead.is_empty(),
+        "{} dead link(s) to {} target(s) among {links} links in {} pages:\n{msg}",
+        dead.values().map(Vec::len).sum::<usize>(),
+        dead.len(),
+        pages.len()
+    );
+}
+
+/// The values of the given attributes (`href="`), in order, HTML entities for
+/// `&` decoded.
+fn html_attributes(html: &str, names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in names {
+        let mut rest = html;
+        while let Some(pos) = rest.find(name) {
+            let before = rest[..pos].chars().last();
+            let after = &rest[pos + name.len()..];
+            let Some(end) = after.find('"') else { break };
+            // `data-id="` or `xid="` are not the attribute asked for.
+            if before.is_none_or(|c| c.is_whitespace()) {
+                out.push(after[..end].replace("&amp;", "&"));
+            }
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (UTF-8), as a browser does before finding a file or an id.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The six stages, by crate, and the chapter that teaches each.
@@ -1143,6 +1541,24 @@ impl Thing {
         assert_eq!(
             lexical(&link_path(dir, "../../README.md").unwrap()),
             Path::new("README.md")
+        );
+    }
+
+    /// Heading ids follow GitHub: punctuation dropped (also Chinese), spaces to
+    /// hyphens, repeats numbered, code and link syntax ignored.
+    #[test]
+    fn heading_ids_follow_github() {
+        let md = "# Endianness: `struct.pack(\"i\")` versus `\"!I\"`\n## MD5 是完整性校验，不是安全措施\n\
+                  ```\n# not a heading\n```\n## Exercises\n## Exercises\n### [Link](x.md) 第 1 阶段：udp-echo\n";
+        assert_eq!(
+            heading_ids(md),
+            [
+                "endianness-structpacki-versus-i",
+                "md5-是完整性校验不是安全措施",
+                "exercises",
+                "exercises-1",
+                "link-第-1-阶段udp-echo"
+            ]
         );
     }
 }
