@@ -9,8 +9,8 @@
 //!   `limit_conn`). When the server is full, room is made by dropping the
 //!   connection that has *waited longest without completing a message*, not
 //!   by refusing the newcomer: a silent connection cannot keep a good client
-//!   out. Only when every connection is busy being served is the newcomer
-//!   refused, and it is told so in words it can show.
+//!   out. Only when every connection is busy being served, and stays so for
+//!   a second, is the newcomer refused, and it is told so in words it can show.
 //! - **A deadline for each whole message** (nginx's `client_header_timeout`,
 //!   Go's `ReadHeaderTimeout`): the clock runs from the message's first byte
 //!   to its last, across every `read()`, so a client that drips one byte a
@@ -67,6 +67,15 @@ pub const DEFAULT_MIN_RATE: u64 = 1024;
 
 /// How long a connection may wait without starting a message, unless told otherwise.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a newcomer to a full server whose connections are all busy being
+/// served waits for one of them to go back to waiting (and so become one the
+/// server can drop) before it is refused: a command's run or a reply is
+/// usually over in milliseconds, and a refusal should mean "really busy".
+const BUSY_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the accept loop looks again during [`BUSY_GRACE`].
+const BUSY_POLL: Duration = Duration::from_millis(10);
 
 /// Every limit the accept loop enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,54 +336,67 @@ impl Acceptor {
                 return None;
             }
         };
-        let now = self.registry.now_ns();
-        let mut conns = self.registry.lock();
-        let same_address = conns.iter().filter(|c| c.peer.ip() == peer.ip()).count();
-        let full = if same_address >= self.limits.max_per_address {
-            Some(Full::Address(peer.ip()))
-        } else if conns.len() >= self.limits.max_connections {
-            Some(Full::Server)
-        } else {
-            None
-        };
-        if let Some(full) = full {
-            let victim = conns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.waiting() && full.covers(c.peer.ip()))
-                .min_by_key(|(_, c)| c.fresh())
-                .map(|(i, _)| i);
-            let limit = full.describe(&self.limits);
-            match victim {
-                Some(i) => {
-                    let victim = conns.swap_remove(i);
-                    let waited = Duration::from_nanos(now.saturating_sub(victim.fresh()));
-                    let reason = format!(
+        // When every connection is busy being served (running a command,
+        // answering), none can be dropped; but most are busy for a moment
+        // only, so the newcomer waits up to BUSY_GRACE for one to fall
+        // back to waiting before it is refused.
+        let grace_ends = Instant::now() + BUSY_GRACE;
+        let (now, mut conns) = loop {
+            let now = self.registry.now_ns();
+            let mut conns = self.registry.lock();
+            let same_address = conns.iter().filter(|c| c.peer.ip() == peer.ip()).count();
+            let full = if same_address >= self.limits.max_per_address {
+                Some(Full::Address(peer.ip()))
+            } else if conns.len() >= self.limits.max_connections {
+                Some(Full::Server)
+            } else {
+                None
+            };
+            if let Some(full) = full {
+                let victim = conns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.waiting() && full.covers(c.peer.ip()))
+                    .min_by_key(|(_, c)| c.fresh())
+                    .map(|(i, _)| i);
+                let limit = full.describe(&self.limits);
+                match victim {
+                    Some(i) => {
+                        let victim = conns.swap_remove(i);
+                        let waited = Duration::from_nanos(now.saturating_sub(victim.fresh()));
+                        let reason = format!(
                         "dropped to make room for {peer}: it had waited {} without completing a \
                          message, the longest of all ({limit})",
                         seconds(waited)
                     );
-                    (self.log)(&format!("{}: {reason}", victim.peer));
-                    // The connection's own thread sees a short reason; the
-                    // line above, logged once, names the limit.
-                    victim.evict(format!("dropped to make room for {peer} (server full)"));
-                }
-                None => {
-                    drop(conns);
-                    let text = format!(
-                        "[server: busy: every connection is being served right now ({limit}); \
+                        (self.log)(&format!("{}: {reason}", victim.peer));
+                        // The connection's own thread sees a short reason; the
+                        // line above, logged once, names the limit.
+                        victim.evict(format!("dropped to make room for {peer} (server full)"));
+                    }
+                    None if Instant::now() < grace_ends => {
+                        drop(conns);
+                        thread::sleep(BUSY_POLL);
+                        continue;
+                    }
+                    None => {
+                        drop(conns);
+                        let text = format!(
+                            "[server: busy: every connection is being served right now ({limit}); \
                          try again in a moment]"
-                    );
-                    (self.log)(&format!("{peer}: refused: all connections busy ({limit})"));
-                    let mut stream = stream;
-                    // A fresh socket's send buffer is empty: a short line never blocks.
-                    let _ = stream.set_nonblocking(true);
-                    let _ = stream.write_all(&(self.refusal)(&text));
-                    let _ = stream.shutdown(Shutdown::Write);
-                    return None;
+                        );
+                        (self.log)(&format!("{peer}: refused: all connections busy ({limit})"));
+                        let mut stream = stream;
+                        // A fresh socket's send buffer is empty: a short line never blocks.
+                        let _ = stream.set_nonblocking(true);
+                        let _ = stream.write_all(&(self.refusal)(&text));
+                        let _ = stream.shutdown(Shutdown::Write);
+                        return None;
+                    }
                 }
             }
-        }
+            break (now, conns);
+        };
         let state = Arc::new(ConnState {
             id,
             peer,
@@ -1013,6 +1035,37 @@ mod tests {
         assert!(text.starts_with("[server: busy:"), "{text:?}");
         assert!(text.contains("--max-connections 1"), "{text:?}");
         let _ = release_tx.send(());
+    }
+
+    /// A newcomer that finds every connection busy for a moment only waits
+    /// for one to finish instead of being refused at once.
+    #[test]
+    fn a_moment_of_busy_is_waited_out() {
+        let listener = bind_loopback_tcp().unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            max_connections: 1,
+            ..small()
+        };
+        let acceptor = Acceptor::new(limits).quiet();
+        thread::spawn(move || {
+            acceptor.serve(listener, move |mut stream| {
+                let mut byte = [0u8; 1];
+                let _ = stream.read(&mut byte);
+                let _ = stream.write_all(b"k");
+                // Busy for a fraction of BUSY_GRACE, then the slot is free.
+                thread::sleep(BUSY_GRACE / 4);
+            })
+        });
+        let mut busy = connect(addr);
+        busy.write_all(b"x").unwrap();
+        let mut ack = [0u8; 1];
+        busy.read_exact(&mut ack).unwrap();
+        let mut newcomer = connect(addr);
+        newcomer.write_all(b"y").unwrap();
+        let mut answer = [0u8; 1];
+        newcomer.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"k", "the newcomer was not served");
     }
 
     /// A client that never reads its replies is dropped once the reply has
