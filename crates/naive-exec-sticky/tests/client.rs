@@ -83,7 +83,12 @@ fn gbk_character_cut_between_reads() {
 fn gbk_reply_in_one_read() {
     let mut reply = BU_SHI_GBK.to_vec();
     reply.push(b'\n');
-    let out = run(serve_once(reply.clone()), b"dir\n", READ_SIZE, Encoding::Gbk);
+    let out = run(
+        serve_once(reply.clone()),
+        b"dir\n",
+        READ_SIZE,
+        Encoding::Gbk,
+    );
     assert_eq!(
         out.lines().nth(1),
         Some("不是"),

@@ -228,7 +228,10 @@ fn client_loop_over_a_real_server() {
             naive_exec_sticky::close_mark(2),
         )
     );
-    assert!(out.starts_with("── read 1: 3 B, waiting for the reply to `echo hi` ──\n"), "{out}");
+    assert!(
+        out.starts_with("── read 1: 3 B, waiting for the reply to `echo hi` ──\n"),
+        "{out}"
+    );
     assert!(out.contains("no reply within 200 ms"), "{out}");
     assert!(diag.starts_with("(nothing sent: "), "{diag}");
 }
