@@ -54,7 +54,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send commands read from standard input, print each reply whole.
+    /// Send commands read from standard input, print each reply whole, after a line that marks
+    /// it with its command and length.
     Client {
         /// Address of the server.
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]

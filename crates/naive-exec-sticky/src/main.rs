@@ -76,7 +76,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send each line of standard input as a command and print what one read returns.
+    /// Send each line of standard input as a command and print what one read returns,
+    /// after a line that marks the read and the command it was waiting for.
     Client {
         /// The server's address.
         #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]

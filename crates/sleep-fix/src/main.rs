@@ -55,7 +55,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies.
+    /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies,
+    /// each after a line with the length read 1 gave and the reads its output took.
     Client {
         /// Address of the server.
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
