@@ -27,6 +27,8 @@
 //! --test docs` rewrites the blocks from their sources instead. A quote whose
 //! file or item is missing fails in both modes: it is never skipped.
 //!
+//! The root `README.md` is checked the same way.
+//!
 //! The same test checks that every relative link in `docs/` and in the root
 //! `README.md` points at a file that exists, that every `#fragment` names a
 //! heading of its page, and that no chapter links out of the two books (see
@@ -731,8 +733,10 @@ fn display(path: &Path) -> String {
 fn every_quote_matches_its_source() {
     let root = repo_root();
     let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| !v.is_empty() && v != "0");
-    let docs = markdown_files(&root, "docs");
+    let mut docs = markdown_files(&root, "docs");
     assert!(!docs.is_empty(), "no Markdown files under docs/");
+    // The README quotes the two-terminal transcript too.
+    docs.push(PathBuf::from("README.md"));
     let mut problems = Vec::new();
     let mut quotes = 0;
     let mut rewritten = Vec::new();

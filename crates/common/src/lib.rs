@@ -25,6 +25,8 @@
 //! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
 //!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
+//! - [`encoding`]: decoding what a server sent for the terminal (`--encoding
+//!   gbk`), never dying on bytes that are not UTF-8.
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
@@ -38,6 +40,7 @@
 pub mod accept;
 pub mod cli;
 pub mod demo;
+pub mod encoding;
 pub mod netio;
 pub mod process;
 pub mod server;

@@ -60,6 +60,7 @@ pub use framing::{
 
 use common::cli::InputLines;
 use common::demo::{wrap, Verdict, EXEC_SCRIPT};
+use common::encoding::Encoding;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{run_shell, spawn_loopback, Acceptor, Limits, ShellLimits, Tap, Timeline};
 use std::fmt::Write as _;
@@ -226,14 +227,19 @@ pub fn recv_reply<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Vec<u8>, Fr
 
 /// The two-terminal client: connects to `addr`, sends every line of `input`
 /// as a command until `exit` or the end of input, and writes each reply to
-/// `out` (`(empty reply)` for an empty one). Returns how many commands were
-/// answered.
+/// `out`, decoded with `encoding` (`--encoding`), after a line that marks it
+/// (see [`reply_mark`]); `(empty reply)` for an empty one. Returns how many
+/// commands were answered.
+///
+/// Every reply is decoded whole, because it arrives whole: a character can
+/// never be cut between two replies here, unlike stage 2's reads.
 ///
 /// An empty line is sent too: it is an empty frame, a real message, and
 /// `sh -c ''` answers it with an empty reply.
 pub fn run_client<B: BufRead, O: Write>(
     addr: SocketAddr,
     max_frame: usize,
+    encoding: Encoding,
     input: &mut InputLines<B>,
     out: &mut O,
 ) -> io::Result<usize> {
@@ -254,18 +260,27 @@ pub fn run_client<B: BufRead, O: Write>(
         }
         send_command(&mut stream, &line)?;
         let reply = recv_reply(&mut stream, max_frame).map_err(|e| client_error(e, &line))?;
+        writeln!(out, "{}", reply_mark(&line, reply.len()))?;
         if reply.is_empty() {
             writeln!(out, "(empty reply)")?;
         } else {
-            out.write_all(&reply)?;
-            if !reply.ends_with(b"\n") {
-                writeln!(out)?;
-            }
+            encoding.decode(&reply).show(out, "this reply")?;
         }
         out.flush()?;
         answered += 1;
     }
     Ok(answered)
+}
+
+/// The line that marks a whole reply before its bytes: which command it
+/// answers and how long its body is. With a length header both are known
+/// for certain, so the mark is a fact, not a guess as in stage 2.
+pub fn reply_mark(command: &str, len: usize) -> String {
+    if command.is_empty() {
+        format!("── reply to the empty line: {len} B ──")
+    } else {
+        format!("── reply to `{command}`: {len} B ──")
+    }
 }
 
 fn client_error(e: FrameError, command: &str) -> io::Error {

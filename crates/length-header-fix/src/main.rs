@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::encoding::Encoding;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use length_header_fix::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FRAME, MAX_REQUEST};
 use std::io::{self, Write};
@@ -53,7 +54,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send commands read from standard input, print each reply whole.
+    /// Send commands read from standard input, print each reply whole, after a line that marks
+    /// it with its command and length.
     Client {
         /// Address of the server.
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
@@ -61,6 +63,10 @@ enum Command {
         /// Largest reply body accepted, in bytes.
         #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
         max_frame: usize,
+        /// How to decode each reply for the terminal: `gbk` for a Chinese Windows shell, as
+        /// the classic client's `.decode("gbk")`. Bytes that do not decode show as �.
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
     },
 }
 
@@ -110,10 +116,14 @@ fn main() -> Result<()> {
             };
             serve_with(listener, config, Acceptor::new(limits)).context("the server stopped")
         }
-        Some(Command::Client { addr, max_frame }) => {
+        Some(Command::Client {
+            addr,
+            max_frame,
+            encoding,
+        }) => {
             let mut input = InputLines::stdin("> ");
             let mut out = io::stdout().lock();
-            run_client(addr, max_frame, &mut input, &mut out)?;
+            run_client(addr, max_frame, encoding, &mut input, &mut out)?;
             Ok(())
         }
     }

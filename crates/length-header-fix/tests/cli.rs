@@ -37,7 +37,13 @@ fn client_and_server_binaries_talk() {
         String::from_utf8_lossy(&out.stderr)
     );
     let seq: String = (1..=400).map(|i| format!("{i}\n")).collect();
-    let want = format!("{seq}hi\n(empty reply)\n(empty reply)\nbye\n");
+    let want = format!(
+        "── reply to `seq 1 400`: 1492 B ──\n{seq}\
+         ── reply to `echo hi`: 3 B ──\nhi\n\
+         ── reply to `true`: 0 B ──\n(empty reply)\n\
+         ── reply to the empty line: 0 B ──\n(empty reply)\n\
+         ── reply to `echo bye`: 4 B ──\nbye\n"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
 
@@ -98,4 +104,53 @@ fn demo_binary_prints_the_transcript() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("Stage 4, length-header-fix"), "{text}");
     assert!(text.contains("Verdict: intact"), "{text}");
+}
+
+/// A server speaking stage 4's framing that answers every request with the
+/// frame `body`, so the client's decoding is tested with bytes the test
+/// chooses, the same on every OS.
+fn frame_server(body: &'static [u8]) -> SocketAddr {
+    use length_header_fix::{read_frame, write_frame, DEFAULT_MAX_FRAME, MAX_REQUEST};
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        while let Ok(Some(_)) = read_frame(&mut stream, MAX_REQUEST) {
+            write_frame(&mut stream, body, DEFAULT_MAX_FRAME).unwrap();
+            stream.flush().unwrap();
+        }
+    });
+    addr
+}
+
+/// With `--encoding gbk`, the reply bytes `b2 bb ca c7` (a Chinese Windows shell's 不是) print as 不是.
+#[test]
+fn gbk_reply_prints_bu_shi() {
+    let addr = frame_server(&[0xb2, 0xbb, 0xca, 0xc7]);
+    let out = run_with_input(
+        BIN,
+        ["client", "--addr", &addr.to_string(), "--encoding", "gbk"],
+        b"dir\n",
+    )
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "── reply to `dir`: 4 B ──\n不是\n"
+    );
+}
+
+/// Without `--encoding gbk` the same bytes are not UTF-8: shown as �, with a note, and the client carries on.
+#[test]
+fn non_utf8_reply_is_shown_with_a_note() {
+    let addr = frame_server(&[0xb2, 0xbb, 0xca, 0xc7]);
+    let out = run_client(addr, "dir\ndir\n");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let one =
+        "── reply to `dir`: 4 B ──\n\u{fffd}\u{fffd}\u{fffd}\u{fffd}\n(4 bytes of this reply \
+               are not UTF-8 and are shown as \u{fffd}; a Chinese Windows shell answers in GBK: \
+               try --encoding gbk)\n";
+    assert_eq!(stdout, one.repeat(2));
 }

@@ -363,9 +363,22 @@ impl SessionSummary {
     }
 }
 
+/// The line that marks the server's whole replies to one upload, before
+/// the client's summary of it: the `OK` after the file's bytes and the
+/// verdict after the MD5, each a fixed-size token read in full.
+pub fn replies_mark(path: &str, verdict: Verdict) -> String {
+    format!(
+        "── replies to `put {path}`: `{}` ({} B) after the bytes, `{}` (3 B) after the MD5 ──",
+        String::from_utf8_lossy(wire::OK),
+        wire::OK.len(),
+        verdict.code()
+    )
+}
+
 /// The two-terminal client: reads `put PATH` lines until `exit` or the end
-/// of input, uploads each file over `stream`, and writes one line per file
-/// to `out`. Stops early when the connection is lost. `diag` gets hints that
+/// of input, uploads each file over `stream`, and writes to `out` one line
+/// per file, after a line that marks the server's replies (see
+/// [`replies_mark`]). Stops early when the connection is lost. `diag` gets hints that
 /// are not part of the transcript.
 pub fn run_client<S, R, W, D>(
     stream: &mut S,
@@ -409,6 +422,7 @@ where
                         "the server discarded it: the bytes were damaged on the way; try again"
                     }
                 };
+                writeln!(out, "{}", replies_mark(path, receipt.verdict))?;
                 writeln!(
                     out,
                     "put {path}: {} ({} bytes, md5 {}); {what}",

@@ -67,8 +67,8 @@ pub mod server;
 pub mod wire;
 
 pub use client::{
-    run_client, upload, upload_file, upload_with_progress, Phase, Receipt, SessionSummary,
-    UploadError, Verdict,
+    replies_mark, run_client, upload, upload_file, upload_with_progress, Phase, Receipt,
+    SessionSummary, UploadError, Verdict,
 };
 pub use demo::demo_transcript;
 pub use server::{

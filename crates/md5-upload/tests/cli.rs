@@ -34,7 +34,7 @@ fn run_client(addr: SocketAddr, input: &str) -> Output {
     .unwrap()
 }
 
-/// Three files through the two binaries: all 203, byte-identical, exit status 0, no progress bar when piped.
+/// Three files through the two binaries: all 203 and marked, byte-identical, exit status 0, no progress bar when piped.
 #[test]
 fn server_and_client_binaries() {
     let root = tempfile::tempdir().unwrap();
@@ -58,6 +58,14 @@ fn server_and_client_binaries() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(stdout.matches("203 verified").count(), 3, "{stdout}");
+    // Every upload's replies are marked before its summary line.
+    for (name, _) in &files {
+        let path = local.join(name).display().to_string();
+        let mark = format!(
+            "── replies to `put {path}`: `OK` (2 B) after the bytes, `203` (3 B) after the MD5 ──\nput {path}: 203 verified"
+        );
+        assert!(stdout.contains(&mark), "{stdout}");
+    }
     assert!(
         !stderr.contains("ETA"),
         "a progress bar on a pipe: {stderr}"

@@ -63,6 +63,7 @@ use std::time::Duration;
 
 use common::cli::InputLines;
 use common::demo::{Verdict, DEMO_READ_TIMEOUT, EXEC_SCRIPT};
+use common::encoding::Encoding;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::timeline::{Analysis, Piece};
 use common::{Acceptor, Limits, ShellLimits, Tap, Timeline};
@@ -334,10 +335,14 @@ fn show_reply<W: Write + ?Sized>(out: &mut W, reply: &[u8]) -> io::Result<()> {
 }
 
 /// The two-terminal client: for every input line, send it, make ONE read,
-/// print what it returned to `out`. `exit` or the end of input closes the
-/// connection; an empty line is not sent (see [`send_command`]), and `diag`
-/// says why. `read_timeout` is the stream's read timeout, for the
-/// [`no_reply_line`].
+/// print what it returned to `out`, decoded as UTF-8. `exit` or the end of
+/// input closes the connection; an empty line is not sent (see
+/// [`send_command`]), and `diag` says why. `read_timeout` is the stream's read
+/// timeout, for the [`no_reply_line`].
+///
+/// Before the bytes of every read comes a line that marks it (see
+/// [`read_mark`]), so that a piped run shows where one read ended and which
+/// command the client took it as the answer to.
 ///
 /// Errors when the connection fails, for example when the server closed it.
 pub fn run_client<R, S, O, E>(
@@ -353,16 +358,51 @@ where
     O: Write + ?Sized,
     E: Write + ?Sized,
 {
-    run_client_reading(input, stream, read_timeout, READ_SIZE, out, diag)
+    run_client_reading(
+        input,
+        stream,
+        read_timeout,
+        READ_SIZE,
+        Encoding::Utf8,
+        out,
+        diag,
+    )
+}
+
+/// The line that marks read number `n` (from 1) before its bytes: how many
+/// bytes it returned (`None`: none before the timeout) and which command the
+/// client was waiting for. The client cannot know which command the bytes
+/// belong to; the mark says what it *took* them for, and the bytes below it
+/// show whether that was right.
+pub fn read_mark(n: usize, len: Option<usize>, command: &str) -> String {
+    let got = match len {
+        Some(len) => format!("{len} B"),
+        None => "nothing".to_string(),
+    };
+    format!("── read {n}: {got}, waiting for the reply to `{command}` ──")
+}
+
+/// The line the client prints when it closes the connection after `reads`
+/// reads: bytes still on their way are never shown, and a piped run would
+/// otherwise end as if nothing were missing.
+pub fn close_mark(reads: usize) -> String {
+    format!(
+        "── connection closed after {reads} read(s); whatever the server sent after the last \
+         one is never read ──"
+    )
 }
 
 /// [`run_client`] with ONE read of up to `read_size` bytes per command
-/// instead of [`READ_SIZE`] (the client's `--read-size`).
+/// instead of [`READ_SIZE`] (the client's `--read-size`), each read decoded
+/// with `encoding` (`--encoding`). Each read is decoded on its own, as the
+/// classic client's `recv(1024).decode(...)` does: a character cut between
+/// two reads shows as `�` on both sides of the cut, with a note.
 pub fn run_client_reading<R, S, O, E>(
     input: &mut InputLines<R>,
     mut stream: S,
     read_timeout: Duration,
     read_size: usize,
+    encoding: Encoding,
     out: &mut O,
     diag: &mut E,
 ) -> io::Result<()>
@@ -372,6 +412,7 @@ where
     O: Write + ?Sized,
     E: Write + ?Sized,
 {
+    let mut reads = 0;
     while let Some(line) = input.next_line()? {
         if line == "exit" {
             break;
@@ -383,13 +424,21 @@ where
             writeln!(diag, "(nothing sent: {e})")?;
             continue;
         }
+        reads += 1;
         match recv_reply_up_to(&mut stream, read_size)? {
-            Some(reply) => show_reply(out, &reply)?,
-            None => writeln!(out, "{}", no_reply_line(read_timeout))?,
+            Some(reply) => {
+                writeln!(out, "{}", read_mark(reads, Some(reply.len()), &line))?;
+                encoding.decode(&reply).show(out, "this read")?;
+            }
+            None => {
+                writeln!(out, "{}", read_mark(reads, None, &line))?;
+                writeln!(out, "{}", no_reply_line(read_timeout))?;
+            }
         }
         out.flush()?;
     }
-    Ok(())
+    writeln!(out, "{}", close_mark(reads))?;
+    out.flush()
 }
 
 /// The popular non-fixes a student can switch on in the demo (and, for the

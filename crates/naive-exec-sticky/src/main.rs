@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::encoding::Encoding;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
 
@@ -75,7 +76,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send each line of standard input as a command and print what one read returns.
+    /// Send each line of standard input as a command and print what one read returns,
+    /// after a line that marks the read and the command it was waiting for.
     Client {
         /// The server's address.
         #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]
@@ -90,6 +92,10 @@ enum Command {
         /// Set TCP_NODELAY on the client's socket (Nagle's algorithm off).
         #[arg(long)]
         nodelay: bool,
+        /// How to decode each read for the terminal: `gbk` for a Chinese Windows shell, as
+        /// the classic client's `.decode("gbk")`. Bytes that do not decode show as �.
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
     },
 }
 
@@ -130,11 +136,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             read_timeout_ms,
             read_size,
             nodelay,
+            encoding,
         }) => client(
             addr,
             Duration::from_millis(read_timeout_ms),
             read_size,
             nodelay,
+            encoding,
         ),
     }
 }
@@ -178,6 +186,7 @@ fn client(
     read_timeout: Duration,
     read_size: usize,
     nodelay: bool,
+    encoding: Encoding,
 ) -> anyhow::Result<()> {
     let stream = naive_exec_sticky::connect(addr, read_timeout)?;
     stream
@@ -189,6 +198,7 @@ fn client(
         stream,
         read_timeout,
         read_size,
+        encoding,
         &mut std::io::stdout(),
         &mut std::io::stderr(),
     )?;

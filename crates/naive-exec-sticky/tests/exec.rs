@@ -223,7 +223,7 @@ fn recv_reply_reads_once_and_reports_eof() {
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
 }
 
-/// The client loop: empty lines are not sent, a silent command gets the timeout line, `exit` ends.
+/// The client loop: empty lines are not sent, every read is marked, a silent command gets the timeout line, `exit` ends.
 #[test]
 fn client_loop_over_a_real_server() {
     let addr = start(ShellLimits::default());
@@ -236,7 +236,17 @@ fn client_loop_over_a_real_server() {
     let diag = String::from_utf8(diag).unwrap();
     assert_eq!(
         out,
-        format!("hi\n{}\n", naive_exec_sticky::no_reply_line(timeout))
+        format!(
+            "{}\nhi\n{}\n{}\n{}\n",
+            naive_exec_sticky::read_mark(1, Some(3), "echo hi"),
+            naive_exec_sticky::read_mark(2, None, "true"),
+            naive_exec_sticky::no_reply_line(timeout),
+            naive_exec_sticky::close_mark(2),
+        )
+    );
+    assert!(
+        out.starts_with("── read 1: 3 B, waiting for the reply to `echo hi` ──\n"),
+        "{out}"
     );
     assert!(out.contains("no reply within 1000 ms"), "{out}");
     assert!(diag.starts_with("(nothing sent: "), "{diag}");

@@ -1,13 +1,14 @@
 //! The `sleep-fix` command line: the demo, the server and the client.
 
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::encoding::Encoding;
 use common::netio::is_timeout;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use sleep_fix::{connect, recv_reply, send_command, serve_with, ReplyError, ServerConfig};
@@ -54,7 +55,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies.
+    /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies,
+    /// each after a line with the length read 1 gave and the reads its output took.
     Client {
         /// Address of the server.
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
@@ -62,6 +64,10 @@ enum Command {
         /// Give up on a reply after this many milliseconds without a byte.
         #[arg(long, default_value_t = 2000)]
         read_timeout_ms: u64,
+        /// How to decode each reply for the terminal: `gbk` for a Chinese Windows shell, as
+        /// the classic client's `.decode("gbk")`. Bytes that do not decode show as �.
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
     },
 }
 
@@ -87,7 +93,8 @@ fn main() -> ExitCode {
         Some(Command::Client {
             addr,
             read_timeout_ms,
-        }) => run_client(addr, read_timeout_ms),
+            encoding,
+        }) => run_client(addr, read_timeout_ms, encoding),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,7 +153,38 @@ fn run_server(
     Ok(())
 }
 
-fn run_client(addr: SocketAddr, read_timeout_ms: u64) -> anyhow::Result<()> {
+/// The client's socket, recording what each read returned, so that the
+/// client can mark a reply with the reads it took without the lesson's
+/// `recv_reply` knowing anything about it.
+struct Recorded<'a> {
+    stream: &'a TcpStream,
+    /// The bytes each read returned, in order, for the current reply.
+    reads: Vec<Vec<u8>>,
+}
+
+impl Read for Recorded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.reads.push(buf[..n].to_vec());
+        Ok(n)
+    }
+}
+
+/// The line that marks a reply before its output: what the first read
+/// returned and was taken as the length, then how many bytes of output
+/// arrived in how many reads.
+fn reply_mark(cmd: &str, reads: &[Vec<u8>], output_len: usize) -> String {
+    let digits = reads
+        .first()
+        .map(|r| String::from_utf8_lossy(r))
+        .unwrap_or_default();
+    format!(
+        "── reply to `{cmd}`: read 1 gave the length \"{digits}\", then {output_len} B in {} read(s) ──",
+        reads.len().saturating_sub(1)
+    )
+}
+
+fn run_client(addr: SocketAddr, read_timeout_ms: u64, encoding: Encoding) -> anyhow::Result<()> {
     // A zero timeout means "block forever" to the socket API; refuse it
     // rather than hang on a server that never answers.
     if read_timeout_ms == 0 {
@@ -175,20 +213,30 @@ fn run_client(addr: SocketAddr, read_timeout_ms: u64) -> anyhow::Result<()> {
             }
             bail!("could not send `{cmd}` to {addr}: {e}; has the server stopped?");
         }
-        match recv_reply(&stream) {
+        let mut recorded = Recorded {
+            stream: &stream,
+            reads: Vec::new(),
+        };
+        match recv_reply(&mut recorded) {
             Ok(reply) => {
-                out.write_all(&reply)?;
-                if !reply.is_empty() && !reply.ends_with(b"\n") {
-                    out.write_all(b"\n")?;
-                }
+                writeln!(out, "{}", reply_mark(cmd, &recorded.reads, reply.len()))?;
+                encoding.decode(&reply).show(&mut out, "this reply")?;
                 out.flush()?;
             }
-            Err(e @ ReplyError::BadLength { .. }) => bail!(
-                "{e}\nThe conversation cannot go on: the client no longer knows where a reply \
-                 starts, so it closes the connection. Is the server running with \
-                 --pause-ms 0? Try the default pause, then see stage 4 (length-header-fix) \
-                 for a real fix."
-            ),
+            Err(e @ ReplyError::BadLength { .. }) => {
+                let first = recorded.reads.first().map_or(0, Vec::len);
+                writeln!(
+                    out,
+                    "── reply to `{cmd}`: read 1 returned {first} B, which are not a length ──"
+                )?;
+                out.flush()?;
+                bail!(
+                    "{e}\nThe conversation cannot go on: the client no longer knows where a \
+                     reply starts, so it closes the connection. Is the server running with \
+                     --pause-ms 0? Try the default pause, then see stage 4 (length-header-fix) \
+                     for a real fix."
+                )
+            }
             Err(ReplyError::Io(e)) if is_timeout(&e) => bail!(
                 "no reply to `{cmd}` within {read_timeout_ms} ms; a sleep-fix server always \
                  answers at least the digits, so is {addr} a sleep-fix server? For a slow \
