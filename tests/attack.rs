@@ -181,6 +181,9 @@ fn common_attacks(
 /// `started` and what was killed, and the escapee is gone.
 #[cfg(target_os = "linux")]
 fn escaping_command(exchange: impl Fn(&str) -> Vec<u8>, tag: &str) {
+    // The pid makes the argument this test run's own: another run of the
+    // suite on the same machine has its own escapees.
+    let tag = &format!("{tag}{}", std::process::id());
     let reply = exchange(&format!("setsid sleep {tag} & echo started"));
     let text = String::from_utf8_lossy(&reply);
     assert!(text.starts_with("started\n"), "{text}");

@@ -639,7 +639,10 @@ mod tests {
             output_cap: 64 * 1024,
         };
         let start = Instant::now();
-        let out = run_shell("setsid sleep 41.25 & echo started", limits).unwrap();
+        // The pid makes the argument this test run's own: another run of the
+        // suite on the same machine has its own escapee.
+        let arg = format!("41.25{}", std::process::id());
+        let out = run_shell(&format!("setsid sleep {arg} & echo started"), limits).unwrap();
         // Far below the 41 s the escapee would have held the pipe.
         assert!(start.elapsed() < Duration::from_secs(10));
         assert_eq!(out.stdout, b"started\n");
@@ -653,7 +656,7 @@ mod tests {
                 "{note}"
             );
             assert!(!out.abandoned_output, "{note}");
-            assert_eq!(running_with_arg("41.25"), 0, "the escapee still runs");
+            assert_eq!(running_with_arg(&arg), 0, "the escapee still runs");
         }
     }
 
@@ -661,13 +664,14 @@ mod tests {
     /// is killed at the timeout; the note says the shell itself had finished.
     #[test]
     fn background_holder_is_killed_at_the_timeout() {
-        let out = run_shell("sleep 42.5 & echo hi", quick()).unwrap();
+        let arg = format!("42.5{}", std::process::id());
+        let out = run_shell(&format!("sleep {arg} & echo hi"), quick()).unwrap();
         assert_eq!(out.stdout, b"hi\n");
         assert!(out.timed_out && out.shell_finished);
         let note = out.note().unwrap();
         assert!(note.contains("the shell had finished"), "{note}");
         assert_eq!(
-            running_with_arg("42.5"),
+            running_with_arg(&arg),
             0,
             "the background process still runs"
         );
