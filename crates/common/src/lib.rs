@@ -20,6 +20,8 @@
 //! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
 //!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
+//! - [`lang`]: the language a transcript is told in ([`lang::Lang`]: English or
+//!   简体中文), chosen by `--lang` or the environment, and padding by display width.
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
@@ -30,6 +32,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod lang;
 pub mod netio;
 pub mod process;
 pub mod server;
