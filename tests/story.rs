@@ -34,3 +34,15 @@ fn story_4_length_header_fix() {
     assert!(!text.contains("STICKY"), "{text}");
     insta::assert_snapshot!("4-length-header-fix", text);
 }
+
+/// Stage 2 told in Chinese: the same reads, the same glue (粘包) and cut (拆包).
+#[test]
+fn story_zh_1_naive_exec_sticky() {
+    let text = naive_exec_sticky::conversation_transcript_in(
+        naive_exec_sticky::Tweaks::default(),
+        common::lang::Lang::Zh,
+    )
+    .unwrap();
+    assert!(text.contains("粘包") && text.contains("拆包"), "{text}");
+    insta::assert_snapshot!("zh-1-naive-exec-sticky", text);
+}
