@@ -46,3 +46,21 @@ fn story_zh_1_naive_exec_sticky() {
     assert!(text.contains("粘包") && text.contains("拆包"), "{text}");
     insta::assert_snapshot!("zh-1-naive-exec-sticky", text);
 }
+
+/// Stage 3 without its pause, told in Chinese: the digits glue to the output.
+#[test]
+fn story_zh_2_sleep_fix_without_pause() {
+    let text =
+        sleep_fix::conversation_transcript_in(Duration::ZERO, common::lang::Lang::Zh).unwrap();
+    assert!(text.contains("粘包"), "{text}");
+    insta::assert_snapshot!("zh-2-sleep-fix-no-pause", text);
+}
+
+/// Stage 3 with its pause, told in Chinese: every reply whole, on a quiet loopback.
+#[test]
+fn story_zh_3_sleep_fix_with_pause() {
+    let text =
+        sleep_fix::conversation_transcript_in(Duration::from_millis(100), common::lang::Lang::Zh)
+            .unwrap();
+    insta::assert_snapshot!("zh-3-sleep-fix-with-pause", text);
+}

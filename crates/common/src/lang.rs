@@ -77,12 +77,21 @@ pub fn wrap(text: &str, columns: usize, first: &str, rest: &str) -> String {
     }
     // Tokens: an ASCII word with the spaces before it, or one other
     // character with any closing punctuation that follows it.
+    // A `code span` is one token too: a command is never cut in two.
     let mut tokens: Vec<String> = Vec::new();
+    let mut in_code = false;
     for c in text.chars() {
         let ascii_word = c.is_ascii() && c != ' ';
         let closing = "，。：；、）！？”』」".contains(c);
+        let code_goes_on = in_code;
+        if c == '`' {
+            in_code = !in_code;
+        }
         match tokens.last_mut() {
+            Some(last) if code_goes_on => last.push(c),
             Some(last) if closing => last.push(c),
+            // An opening mark never ends a line: it goes with what follows.
+            Some(last) if last.ends_with(['（', '“', '「', '『']) => last.push(c),
             Some(last)
                 if ascii_word
                     && last
@@ -146,6 +155,8 @@ mod tests {
             .collect();
         assert_eq!(joined.replace(' ', ""), text.replace(' ', ""));
         assert_eq!(wrap("aaa bbb ccc", 8, "", ""), "aaa bbb\nccc\n");
+        let code = wrap("读取返回了 `seq 1 400` 的回复", 16, "", "");
+        assert!(code.contains("`seq 1 400`"), "{code}");
     }
 
     /// A flag naming Chinese in any common spelling picks Chinese; anything else English.
