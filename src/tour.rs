@@ -44,7 +44,7 @@ pub const STAGES: [Stage; 6] = [
         crate_name: "sleep-fix",
         shows: "a pause between length and output: works only by luck of timing",
         shows_zh: "长度和输出之间停顿一下：能不能行全凭时机",
-        demo: |_| sleep_fix::demo_transcript(),
+        demo: sleep_fix::demo_transcript_in,
         chapter: "docs/3-sleep-fix.md",
     },
     Stage {
@@ -52,7 +52,7 @@ pub const STAGES: [Stage; 6] = [
         crate_name: "length-header-fix",
         shows: "a 4-byte length header on every message: fixed",
         shows_zh: "每条消息带 4 字节长度头：问题解决",
-        demo: |_| length_header_fix::demo_transcript(),
+        demo: length_header_fix::demo_transcript_in,
         chapter: "docs/4-length-header-fix.md",
     },
     Stage {

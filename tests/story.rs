@@ -64,3 +64,11 @@ fn story_zh_3_sleep_fix_with_pause() {
             .unwrap();
     insta::assert_snapshot!("zh-3-sleep-fix-with-pause", text);
 }
+
+/// Stage 4 told in Chinese: the length header puts every reply back together.
+#[test]
+fn story_zh_4_length_header_fix() {
+    let text = length_header_fix::conversation_transcript_in(common::lang::Lang::Zh).unwrap();
+    assert!(!text.contains("<- 粘包"), "{text}");
+    insta::assert_snapshot!("zh-4-length-header-fix", text);
+}
