@@ -60,7 +60,7 @@ pub const STAGES: [Stage; 6] = [
         crate_name: "ack-handshake",
         shows: "uploads with an ACK handshake: the header is still one read",
         shows_zh: "带 ACK 握手的上传：文件信息仍然只读一次",
-        demo: |_| ack_handshake::demo_transcript(),
+        demo: ack_handshake::demo_transcript_in,
         chapter: "docs/5-ack-handshake.md",
     },
     Stage {
