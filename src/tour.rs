@@ -68,7 +68,7 @@ pub const STAGES: [Stage; 6] = [
         crate_name: "md5-upload",
         shows: "length-prefixed file info, the bytes, and an MD5 check",
         shows_zh: "带长度前缀的文件信息、文件字节，再加 MD5 校验",
-        demo: |_| md5_upload::demo_transcript(),
+        demo: md5_upload::demo_transcript_in,
         chapter: "docs/6-md5-upload.md",
     },
 ];
