@@ -11,7 +11,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
 /// The tour prints every stage under its heading, then the matrix and where to read next, and exits 0.
 #[test]
 fn tour_runs_every_stage_in_order() {
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(BIN)
+        // English whatever the machine's locale: a zh_CN one would pick Chinese.
+        .env_remove("STICKY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
