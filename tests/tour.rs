@@ -84,7 +84,7 @@ fn chinese_heading_rule_fits_its_title() {
 #[test]
 fn tour_pauses_for_enter() {
     // Five pauses between six stages, and one before the matrix.
-    let out = run_with_input(BIN, ["--pause"], b"\n\n\n\n\n\n").unwrap();
+    let out = run_with_input(BIN, ["--pause", "--lang", "en"], b"\n\n\n\n\n\n").unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
 }
