@@ -9,10 +9,16 @@
 //!   one table of what survived and what broke.
 //! - [`costs`]: measurements, for `--release`, of what each fix costs.
 //! - [`checker`]: the exercise checker behind `cargo run -- exercises`.
+//! - [`attack`]: a hostile crowd to point at a running server, to show its
+//!   defences in class.
+//! - [`pictures`]: the SVG pictures in `docs/pictures/`, drawn from the demos'
+//!   boundary timelines.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod checker;
 pub mod costs;
 pub mod matrix;
+pub mod pictures;
 pub mod tour;

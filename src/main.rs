@@ -6,7 +6,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use common::lang::Lang;
-use sticky_packets::{checker, costs, matrix, tour};
+use sticky_packets::{attack, checker, costs, matrix, tour};
 
 /// Why TCP sticks (粘包) and splits (拆包) messages, and how to fix it, in six
 /// runnable stages.
@@ -42,6 +42,9 @@ enum Command {
     /// Check your answers to the exercises in `exercises/` over real sockets,
     /// through the weather and the decoder verifier (`--watch` re-runs on edits).
     Exercises(checker::ExercisesArgs),
+    /// Point a hostile crowd (silent, dripping and pinning connections) at a
+    /// running stage server on loopback, and time a good client meanwhile.
+    Attack(attack::AttackArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +57,10 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Costs(args)) => {
             print!("{}", costs::run(&args)?);
+            Ok(())
+        }
+        Some(Command::Attack(args)) => {
+            print!("{}", attack::run(&args)?);
             Ok(())
         }
         Some(Command::Weather(args)) => {

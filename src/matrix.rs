@@ -10,11 +10,18 @@
 //! ([`Weather::with_lockstep`]): it delivers a piece only once the receiving
 //! program has read the previous one, so every piece it cuts is exactly one
 //! read on the other side, however busy the machine. What a naive reader got
-//! is then known, and the words can name it ("the server ran `seq`"). Two
-//! cells still rest on timing, on purpose and with a wide margin: the
-//! coalescing column glues stage 3's length and output only because its
-//! 200 ms window is longer than the stage's 100 ms pause, and the first
-//! column lets stage 3's pause work as it does on a quiet loopback.
+//! is then known, and the words can name it ("the server ran `seq`").
+//!
+//! Two of stage 3's cells are about timing itself, and are kept the same on
+//! a loaded machine as follows. In the first column the pause works as it
+//! does on a quiet loopback: the server sleeps its pause and then also waits
+//! until the client has read the digits, as the stage's own demo does (a
+//! busy machine can keep the client from reading for longer than the pause).
+//! In the coalescing column the 200 ms window glues the length and the
+//! output because it is longer than the 100 ms pause; a machine that stalls
+//! the server for over 100 ms can make the output miss the window, which
+//! the proxy's record shows, and then the cell is run again (see
+//! [`COALESCE_ATTEMPTS`]).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -23,10 +30,11 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::demo::Verdict;
 use common::lang::Lang;
+use common::testing::WriteCounter;
 use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
 use common::{spawn_loopback, LoopbackServer, ShellLimits};
 
@@ -292,13 +300,29 @@ struct Route {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Delivered>>>,
     client_reads: ReadCounter,
-    _proxy: Option<WeatherProxy>,
+    server_reads: ReadCounter,
+    /// Kept running for the cell's lifetime; `None` in the first column.
+    proxy: Option<WeatherProxy>,
 }
 
 /// Starts one cell's network: the stage's server (`serve`, given the one
 /// connection it will get, its reads counted) and, for a weather column, a
 /// proxy in exact lockstep with both ends' reads.
 fn cell<T, F>(column: &Column, serve: F) -> io::Result<(Route, LoopbackServer<T>)>
+where
+    F: FnOnce(Counted<TcpStream>) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    cell_with_client_reads(column, ReadCounter::new(), serve)
+}
+
+/// [`cell`], with the counter of the client's reads made beforehand, for a
+/// server that needs to know how far the client has read.
+fn cell_with_client_reads<T, F>(
+    column: &Column,
+    client_reads: ReadCounter,
+    serve: F,
+) -> io::Result<(Route, LoopbackServer<T>)>
 where
     F: FnOnce(Counted<TcpStream>) -> io::Result<T> + Send + 'static,
     T: Send + 'static,
@@ -311,13 +335,13 @@ where
         serve(counter.wrap(stream))
     })?;
     let log = Arc::new(Mutex::new(Vec::new()));
-    let client_reads = ReadCounter::new();
     let Some(weather) = column.weather.clone() else {
         let route = Route {
             addr: server.addr(),
             log,
             client_reads,
-            _proxy: None,
+            server_reads,
+            proxy: None,
         };
         return Ok((route, server));
     };
@@ -326,7 +350,7 @@ where
         server.addr(),
         weather,
         client_reads.clone(),
-        server_reads,
+        server_reads.clone(),
         move |delivery, bytes| {
             if let Ok(mut log) = sink.lock() {
                 log.push(Delivered {
@@ -341,7 +365,8 @@ where
         addr: proxy.addr(),
         log,
         client_reads,
-        _proxy: Some(proxy),
+        server_reads,
+        proxy: Some(proxy),
     };
     Ok((route, server))
 }
@@ -360,10 +385,38 @@ impl Route {
     /// The piece that started at stream `offset` in `direction`: under
     /// lockstep, exactly what one read of the receiver returned there.
     fn piece_at(&self, direction: Direction, offset: usize) -> Option<Vec<u8>> {
+        self.wait_for_record(direction);
         let log = self.log.lock().ok()?;
         log.iter()
             .find(|d| d.direction == direction && d.offset == offset as u64)
             .map(|d| d.bytes.clone())
+    }
+
+    /// Waits until the proxy's record holds every piece the receiver in
+    /// `direction` has read. The proxy records a piece just after writing
+    /// it, so on a loaded machine the receiver can read it, answer, and the
+    /// trial look for it before it is recorded; a piece that was read is
+    /// recorded a moment later, bounded by [`REPLY_TIMEOUT`].
+    fn wait_for_record(&self, direction: Direction) {
+        if self.proxy.is_none() {
+            return;
+        }
+        let reader = match direction {
+            Direction::ClientToUpstream => &self.server_reads,
+            Direction::UpstreamToClient => &self.client_reads,
+        };
+        let recorded = || -> u64 {
+            self.log.lock().map_or(0, |log| {
+                log.iter()
+                    .filter(|d| d.direction == direction)
+                    .map(|d| d.bytes.len() as u64)
+                    .sum()
+            })
+        };
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        while recorded() < reader.total() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// When the message of `len` bytes at `offset` reached the server cut,
@@ -445,12 +498,79 @@ fn naive_exec_trial(column: &Column) -> io::Result<Verdict> {
     Ok(Verdict::Intact)
 }
 
+/// How many times a stage-3 cell of the coalescing column is run before its
+/// verdict is taken as it stands. The column shows that a 200 ms window glues
+/// the length and the output of a server that pauses 100 ms; when the proxy's
+/// record shows a length delivered alone, the output missed the window, which
+/// with these figures only a machine that stalled the server for over 100 ms
+/// can do: that run measured the machine, not the lesson, so it is run again.
+/// One stall at that instant is rare (the test process stopped for 150 ms at
+/// random moments broke this cell in one run of eight before the retry, and
+/// in none of 25 runs with it, stops of 250 ms included); three in a row do
+/// not happen. An output that missed the window for any other reason misses
+/// it every time, and the cell shows it.
+pub const COALESCE_ATTEMPTS: usize = 3;
+
 /// Stage 3: the length's digits with one read, a pause, then the output.
 fn sleep_fix_trial(column: &Column) -> io::Result<Verdict> {
     let expected = expected_outputs()?;
-    let (route, _server) = cell(column, |stream| {
-        sleep_fix::serve_connection(stream, &sleep_fix::ServerConfig::default())
+    let coalescing = column
+        .weather
+        .as_ref()
+        .is_some_and(|w| w.coalesce.is_some());
+    let mut attempt = 1;
+    loop {
+        let (verdict, route) = sleep_fix_attempt(column, &expected)?;
+        if coalescing && attempt < COALESCE_ATTEMPTS && length_delivered_alone(&route, &expected) {
+            attempt += 1;
+            continue;
+        }
+        return Ok(verdict);
+    }
+}
+
+/// Whether the proxy delivered some reply's digits alone, without the output
+/// behind them.
+fn length_delivered_alone(route: &Route, expected: &[Vec<u8>]) -> bool {
+    let mut offset = 0;
+    for output in expected {
+        let digits = output.len().to_string();
+        if route
+            .piece_at(Direction::UpstreamToClient, offset)
+            .as_deref()
+            == Some(digits.as_bytes())
+        {
+            return true;
+        }
+        offset += digits.len() + output.len();
+    }
+    false
+}
+
+/// One run of a stage-3 cell: its verdict, and the route for the record of
+/// what the proxy delivered.
+fn sleep_fix_attempt(column: &Column, expected: &[Vec<u8>]) -> io::Result<(Verdict, Route)> {
+    let client_reads = ReadCounter::new();
+    let written = WriteCounter::new();
+    let mut config = sleep_fix::ServerConfig::default();
+    if column.weather.is_none() {
+        // A quiet loopback's client reads the digits within the pause; on a
+        // busy machine it may not, so the server also waits until it has.
+        let (client_reads, written) = (client_reads.clone(), written.clone());
+        config.pause_hook = Some(Arc::new(move |pause| {
+            thread::sleep(pause);
+            written.wait_until_read(&client_reads, REPLY_TIMEOUT);
+        }));
+    }
+    let (route, _server) = cell_with_client_reads(column, client_reads, move |stream| {
+        sleep_fix::serve_connection(written.wrap(stream), &config)
     })?;
+    let verdict = sleep_fix_conversation(&route, expected)?;
+    Ok((verdict, route))
+}
+
+/// Stage 3's conversation over a cell's route, and what went wrong in it.
+fn sleep_fix_conversation(route: &Route, expected: &[Vec<u8>]) -> io::Result<Verdict> {
     let mut client = route.connect()?;
     let (mut sent, mut received) = (0, 0);
     for (i, command) in COMMANDS.iter().enumerate() {
@@ -580,7 +700,6 @@ fn md5_upload_trial(column: &Column) -> io::Result<Verdict> {
     let dir = tempfile::tempdir()?;
     let mut config = md5_upload::ServerConfig::new(dir.path());
     config.log = md5_upload::ServerLog::quiet();
-    config.idle_timeout = REPLY_TIMEOUT;
     let (route, server) = cell(column, move |mut stream| {
         Ok(md5_upload::handle_connection(
             &mut stream,

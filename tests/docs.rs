@@ -792,6 +792,83 @@ fn every_relative_link_resolves() {
     );
 }
 
+/// Every picture in `docs/pictures/` is exactly what the demos draw today (or,
+/// with `UPDATE_DOCS=1`, is rewritten from them), nothing there is drawn by
+/// hand, and every picture is shown in both languages' chapters.
+#[test]
+fn every_picture_is_drawn_from_the_demos() {
+    let root = repo_root();
+    let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| !v.is_empty() && v != "0");
+    let dir = root.join(sticky_packets::pictures::PICTURES_DIR);
+    let pictures = sticky_packets::pictures::all().expect("drawing the pictures from the demos");
+    let mut problems = Vec::new();
+    if update {
+        fs::create_dir_all(&dir).unwrap();
+    }
+    for picture in &pictures {
+        let path = dir.join(picture.file);
+        let shown = format!(
+            "{}/{}",
+            sticky_packets::pictures::PICTURES_DIR,
+            picture.file
+        );
+        // A checkout that turned line ends into CRLF has not changed a picture.
+        match fs::read_to_string(&path).map(|t| t.replace("\r\n", "\n")) {
+            Ok(on_disk) if on_disk == picture.svg => {}
+            _ if update => {
+                fs::write(&path, &picture.svg).unwrap();
+                eprintln!("UPDATE_DOCS: redrew {shown}");
+            }
+            Ok(_) => problems.push(format!(
+                "{shown} differs from what the demos draw now (edited by hand, or a demo \
+                 changed): refresh it with `{UPDATE_HINT}` and look at the result"
+            )),
+            Err(e) => problems.push(format!(
+                "{shown} cannot be read ({e}): draw it with `{UPDATE_HINT}`"
+            )),
+        }
+    }
+    let drawn: Vec<&str> = pictures.iter().map(|p| p.file).collect();
+    for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !drawn.contains(&name.as_str()) {
+            problems.push(format!(
+                "docs/pictures/{name} is not drawn by src/pictures.rs: pictures there are \
+                 generated, so draw it in `pictures::all` or remove it"
+            ));
+        }
+    }
+    let chapters: Vec<(String, String)> = markdown_files(&root, "docs")
+        .iter()
+        .map(|p| (display(p), fs::read_to_string(root.join(p)).unwrap()))
+        .collect();
+    for file in &drawn {
+        for (lang, in_lang) in [
+            (
+                "English",
+                &(|d: &str| !d.starts_with("docs/zh-CN/")) as &dyn Fn(&str) -> bool,
+            ),
+            ("中文", &|d: &str| d.starts_with("docs/zh-CN/")),
+        ] {
+            let target = format!("pictures/{file})");
+            if !chapters
+                .iter()
+                .any(|(d, t)| in_lang(d) && t.contains(&target))
+            {
+                problems.push(format!(
+                    "docs/pictures/{file} is shown in no {lang} chapter (`![...](.../{file})`)"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) with docs/pictures:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
 /// The six stages, by crate, and the chapter that teaches each.
 const STAGE_CHAPTERS: &[(&str, &str)] = &[
     ("udp-echo", "1-udp-echo.md"),

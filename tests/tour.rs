@@ -1,12 +1,17 @@
 //! `cargo run` at the root: the tour, the matrix and the weather command line.
 
-use common::process::{run_with_input, ServerProcess};
+use common::process::{run_with_input_within, ServerProcess};
+use common::testing::PATIENCE;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
+
+/// How long the whole tour may take: every demo and the 30-cell matrix run
+/// in about 2 s on an idle machine and took up to 7 s in `.ci/stress`.
+const TOUR_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The tour prints every stage under its heading, then the matrix and where to read next, and exits 0.
 #[test]
@@ -84,7 +89,13 @@ fn chinese_heading_rule_fits_its_title() {
 #[test]
 fn tour_pauses_for_enter() {
     // Five pauses between six stages, and one before the matrix.
-    let out = run_with_input(BIN, ["--pause", "--lang", "en"], b"\n\n\n\n\n\n").unwrap();
+    let out = run_with_input_within(
+        BIN,
+        ["--pause", "--lang", "en"],
+        b"\n\n\n\n\n\n",
+        TOUR_PATIENCE,
+    )
+    .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
 }
@@ -103,7 +114,7 @@ fn tour_points_at_real_chapters() {
 fn weather_command_line_forwards_every_byte() {
     let upstream = common::spawn_loopback(|listener| {
         let (mut conn, _) = listener.accept()?;
-        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        conn.set_read_timeout(Some(PATIENCE))?;
         let mut all = Vec::new();
         conn.read_to_end(&mut all)?;
         conn.write_all(&all)?;
@@ -125,9 +136,7 @@ fn weather_command_line_forwards_every_byte() {
     )
     .unwrap();
     let mut client = TcpStream::connect(proxy.addr()).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
     let message: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
     client.write_all(&message).unwrap();
     client.shutdown(std::net::Shutdown::Write).unwrap();

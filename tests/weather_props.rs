@@ -9,6 +9,9 @@ use common::weather::{Weather, WeatherProxy};
 use common::{run_shell, spawn_loopback, ShellLimits};
 use proptest::prelude::*;
 
+/// Bound for every read and idle wait: a conversation cut into 1-byte
+/// pieces with seeded pauses takes a few seconds on a loaded machine, and a
+/// bug must fail the test rather than hang it.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn through_proxy(server: std::net::SocketAddr, weather: Weather) -> (WeatherProxy, TcpStream) {

@@ -16,13 +16,40 @@ pub struct IncomingFile {
     dest: PathBuf,
 }
 
+/// The names of the temporary files: `.upload-XXXXXX.part`, hidden on Unix,
+/// and plain to tell apart from any name a client may upload (a leading dot
+/// is allowed in a client's name, but the sweep below matches both ends).
+const TEMP_PREFIX: &str = ".upload-";
+const TEMP_SUFFIX: &str = ".part";
+
 impl IncomingFile {
+    /// Deletes the temporary files an earlier server left in `dir` when it
+    /// was killed mid-upload (dropping an [`IncomingFile`] deletes its file,
+    /// but a killed process drops nothing). Call it once at start, before
+    /// accepting: a folder belongs to one server. Returns how many it deleted.
+    pub fn sweep(dir: &Path) -> io::Result<usize> {
+        let mut deleted = 0;
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let ours = name.starts_with(TEMP_PREFIX)
+                && name.ends_with(TEMP_SUFFIX)
+                && name.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len();
+            if ours && entry.file_type()?.is_file() {
+                fs::remove_file(entry.path())?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Starts receiving `name` (already validated as a plain name) into `dir`,
     /// creating `dir` if needed.
     pub fn create(dir: &Path, name: &str) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let mut builder = tempfile::Builder::new();
-        builder.prefix(".upload-").suffix(".part");
+        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         // A temporary file is private (0600) by default, and the rename would
         // keep that: an uploaded file would then differ from one the classic
         // server's `open(path, 'wb')` writes. Ask for 0666 and let the umask
@@ -99,6 +126,26 @@ mod tests {
         let done = f.finish().unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&done), mode(&plain));
+    }
+
+    /// The sweep deletes what a killed server left behind, and nothing else.
+    #[test]
+    fn sweep_deletes_only_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let left = IncomingFile::create(dir.path(), "a.bin").unwrap();
+        // What a killed process leaves: the temporary file, never dropped.
+        let kept = left.temp.into_temp_path().keep().unwrap();
+        fs::write(dir.path().join("b.bin"), b"saved").unwrap();
+        fs::write(dir.path().join(".upload-notes.txt"), b"a user's file").unwrap();
+        assert!(kept.exists());
+        assert_eq!(IncomingFile::sweep(dir.path()).unwrap(), 1);
+        assert!(!kept.exists());
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".upload-notes.txt", "b.bin"]);
     }
 
     /// A finished file replaces the old one.

@@ -81,13 +81,12 @@ pub use incoming::IncomingFile;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 use common::netio::is_hang_up;
+use common::{Acceptor, Guarded, Limits};
 
 /// The most bytes the server's single read for a file info returns, like
 /// Python's `conn.recv(1024)`.
@@ -425,12 +424,24 @@ pub fn handle_connection<S: Read + Write>(
 }
 
 /// Accepts connections forever, each on a thread of its own, and logs one
-/// line per file received or refused to standard error.
+/// line per file received or refused to standard error, under common's
+/// default connection limits ([`serve_with`] takes others).
 ///
 /// A bad client only ever ends its own connection; a failed `accept` is
 /// logged and the server keeps listening. Returns an error only when the
 /// upload folder cannot be created at the start.
 pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
+    serve_with(listener, config, Acceptor::new(Limits::default()))
+}
+
+/// [`serve`] under the limits of `acceptor`. Before accepting anything it
+/// deletes the temporary files an earlier run left in the upload folder
+/// when it was killed mid-upload ([`IncomingFile::sweep`]).
+pub fn serve_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    acceptor: Acceptor,
+) -> io::Result<()> {
     fs::create_dir_all(&config.dir).map_err(|e| {
         io::Error::new(
             e.kind(),
@@ -440,40 +451,38 @@ pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
             ),
         )
     })?;
-    let config = Arc::new(config);
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                eprintln!("accepting a connection failed: {e}; still listening");
-                // Out of file descriptors fails again at once: do not spin.
-                thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        };
-        let config = Arc::clone(&config);
-        let spawned = thread::Builder::new()
-            .name(format!("upload {peer}"))
-            .spawn(move || serve_connection(stream, peer, &config));
-        if let Err(e) = spawned {
-            // The closure, and with it the connection, was dropped: closed.
-            eprintln!("[{peer}] could not start a thread for this client: {e}; connection closed");
-        }
+    match IncomingFile::sweep(&config.dir) {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "deleted {n} unfinished upload(s) an earlier run left in {}",
+            config.dir.display()
+        ),
+        Err(e) => eprintln!(
+            "could not clear old unfinished uploads from {}: {e}; carrying on",
+            config.dir.display()
+        ),
     }
+    acceptor.serve(listener, move |stream| serve_connection(stream, &config))
 }
 
 /// One connection of [`serve`]: like [`handle_connection`], but logging each
 /// file as it arrives, so that a student watching the server's terminal sees
 /// every upload at once, not when the client leaves.
-fn serve_connection(mut stream: TcpStream, peer: SocketAddr, config: &ServerConfig) {
+fn serve_connection(mut stream: Guarded, config: &ServerConfig) {
+    let peer = stream.peer();
+    // The file's bytes get no answer, so no write marks their end: the
+    // boundary is marked here, or the wait for the next file info would
+    // count against this file's deadline.
+    let marks = stream.marks();
     // The server's only writes are `200`s, each answering a message, so Nagle
     // never holds them; set anyway so that no answer can ever wait for an ACK.
-    let _ = stream.set_nodelay(true);
+    let _ = stream.get_ref().set_nodelay(true);
     eprintln!("[{peer}] connected");
     let mut files = 0usize;
     loop {
         match receive_file(&mut stream, config) {
             Ok(Some(file)) => {
+                marks.message_done();
                 files += 1;
                 eprintln!(
                     "[{peer}] received {} ({} bytes) -> {}",
@@ -587,6 +596,11 @@ impl fmt::Display for UploadError {
                 f,
                 "the server closed the connection after answering only \"{}\" of 200",
                 show_bytes(got)
+            ),
+            UploadError::Unexpected(got) if got.starts_with(b"[server:") => write!(
+                f,
+                "the server refused the connection: {}",
+                String::from_utf8_lossy(got).trim_end()
             ),
             UploadError::Unexpected(got) => write!(
                 f,
@@ -726,8 +740,27 @@ fn wait_for_ack<S: Read>(stream: &mut S) -> Result<(), UploadError> {
     if &answer == ACK {
         Ok(())
     } else {
-        Err(UploadError::Unexpected(answer.to_vec()))
+        Err(UploadError::Unexpected(with_refusal_line(stream, &answer)))
     }
+}
+
+/// A busy server words its refusal as a line, `[server: ...]`, where `200`
+/// would be: read the rest of that line (bounded) so the user sees why.
+/// Any other answer is returned as it came.
+fn with_refusal_line<S: Read>(stream: &mut S, answer: &[u8]) -> Vec<u8> {
+    let mut answer = answer.to_vec();
+    if !answer.starts_with(b"[se") {
+        return answer;
+    }
+    let mut byte = [0u8; 1];
+    while answer.len() < 512 && !answer.ends_with(b"\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => answer.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            _ => break,
+        }
+    }
+    answer
 }
 
 /// Uploads the file at `path` under its base name, as the classic client
@@ -881,5 +914,18 @@ mod tests {
             "{err}"
         );
         assert!(!err.nothing_sent());
+    }
+
+    /// A busy server's refusal line is read whole and shown in its own words.
+    #[test]
+    fn refusal_line_is_shown() {
+        let line = b"[server: busy: every connection is being served right now; try again]\nrest";
+        let mut server = FakeServer(io::Cursor::new(line.to_vec()));
+        let err = upload(&mut server, "a.bin", &b"abc"[..], 3).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server refused the connection: [server: busy: every connection is being \
+             served right now; try again]"
+        );
     }
 }

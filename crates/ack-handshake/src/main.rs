@@ -1,13 +1,14 @@
 //! The command line of stage 5: the demo, the upload server, the upload client.
 
 use ack_handshake::{
-    serve, upload_file, ClientLine, ServerConfig, ACCEPTED_LINES, CLIENT_TIMEOUT,
+    serve_with, upload_file, ClientLine, ServerConfig, ACCEPTED_LINES, CLIENT_TIMEOUT,
     DEFAULT_MAX_FILE_SIZE,
 };
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
 use common::lang::Lang;
+use common::{Acceptor, LimitArgs};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ enum Command {
         /// Refuse files larger than this: bytes, or with a K, M or G suffix (1024-based).
         #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE, value_parser = parse_size)]
         max_file_size: u64,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Upload files: reads lines `put PATH` from standard input; `exit` or end of input quits.
     Client {
@@ -70,12 +73,19 @@ fn main() -> Result<ExitCode> {
             addr,
             dir,
             max_file_size,
-        }) => run_server(addr, dir, max_file_size),
+            limits,
+        }) => run_server(addr, dir, max_file_size, &limits),
         Some(Command::Client { addr }) => run_client(addr),
     }
 }
 
-fn run_server(addr: SocketAddr, dir: PathBuf, max_file_size: u64) -> Result<ExitCode> {
+fn run_server(
+    addr: SocketAddr,
+    dir: PathBuf,
+    max_file_size: u64,
+    limits: &LimitArgs,
+) -> Result<ExitCode> {
+    let limits = limits.limits().map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(addr).with_context(|| {
         format!(
             "cannot listen on {addr}; is another server using that port? pick another with --addr"
@@ -86,7 +96,11 @@ fn run_server(addr: SocketAddr, dir: PathBuf, max_file_size: u64) -> Result<Exit
         "saving uploads into {} (files over {max_file_size} bytes are refused)",
         dir.display()
     );
-    serve(listener, ServerConfig { dir, max_file_size })?;
+    serve_with(
+        listener,
+        ServerConfig { dir, max_file_size },
+        Acceptor::new(limits),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -139,7 +153,13 @@ fn run_client(addr: SocketAddr) -> Result<ExitCode> {
             }
         };
         match upload_file(stream, &path) {
-            Ok(info) => println!("uploaded {} ({} bytes)", info.filename, info.filesize),
+            // Nothing answers a file's bytes in this protocol (`200` answered
+            // the info), so the client cannot know whether they were saved,
+            // and says only what it knows.
+            Ok(info) => println!(
+                "sent {} bytes of {}; this stage cannot confirm they were saved",
+                info.filesize, info.filename
+            ),
             Err(e) => {
                 eprintln!("put {}: {e}", path.display());
                 failures += 1;

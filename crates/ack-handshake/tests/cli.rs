@@ -45,7 +45,7 @@ fn piped_client_uploads_files() {
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "uploaded a.bin (3000 bytes)\nuploaded b.bin (0 bytes)\n"
+        "sent 3000 bytes of a.bin; this stage cannot confirm they were saved\nsent 0 bytes of b.bin; this stage cannot confirm they were saved\n"
     );
     server.wait_log("received a.bin (3000 bytes)").unwrap();
     server.wait_log("received b.bin (0 bytes)").unwrap();
@@ -73,7 +73,10 @@ fn client_reports_bad_lines_and_continues() {
     assert!(stderr.contains("cannot open missing.txt"), "{stderr}");
     assert!(stderr.contains("unknown command `get ok.txt`"), "{stderr}");
     assert!(stderr.contains("`put PATH`"), "{stderr}");
-    assert_eq!(text(&out.stdout), "uploaded ok.txt (4 bytes)\n");
+    assert_eq!(
+        text(&out.stdout),
+        "sent 4 bytes of ok.txt; this stage cannot confirm they were saved\n"
+    );
     server.wait_log("received ok.txt (4 bytes)").unwrap();
 }
 
@@ -90,7 +93,10 @@ fn refused_upload_then_reconnect() {
     assert!(!out.status.success());
     assert!(stderr.contains("instead of answering 200"), "{stderr}");
     assert!(stderr.contains("reconnecting"), "{stderr}");
-    assert_eq!(text(&out.stdout), "uploaded small.bin (4 bytes)\n");
+    assert_eq!(
+        text(&out.stdout),
+        "sent 4 bytes of small.bin; this stage cannot confirm they were saved\n"
+    );
     server
         .wait_log("refused big.bin: 2048 bytes is over this server's limit of 1024 bytes")
         .unwrap();
@@ -127,10 +133,10 @@ fn server_logs_a_hostile_name_and_goes_on() {
 /// A client with no server to talk to says how to start one and exits non-zero.
 #[test]
 fn client_without_server_fails_clearly() {
-    // Bind and drop to find a port where nothing listens.
-    let addr = common::bind_loopback_tcp().unwrap().local_addr().unwrap();
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
     let local = tempfile::tempdir().unwrap();
-    let out = run_client(addr, local.path(), "exit\n");
+    let out = run_client(port.addr(), local.path(), "exit\n");
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("is the server running?"), "{stderr}");

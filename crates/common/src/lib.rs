@@ -4,6 +4,10 @@
 //! everything a stage needs *besides* its lesson lives here, so that a student
 //! reading a stage sees only the technique:
 //!
+//! - [`accept`]: the one accept loop every TCP server uses, with its
+//!   defences: a connection cap with a per-address share that makes room by
+//!   dropping the connection that has waited longest, a deadline per message,
+//!   a minimum data rate, an idle timeout.
 //! - [`server`]: bind `127.0.0.1:0` first, read back the port, then start the
 //!   server thread, so a demo or a test never races a server that is not yet
 //!   listening and never needs a fixed port.
@@ -12,8 +16,9 @@
 //!   (bytes of two messages in one read) and split messages (one message cut
 //!   across reads).
 //! - [`shell`]: run a command line with `sh -c` (or `cmd /C`), stdout then
-//!   stderr, with a timeout that kills the whole process group and an output
-//!   cap, so the remote-execution stages cannot be hung or flooded.
+//!   stderr, with a timeout that kills every process the command started
+//!   (those that left its process group included) and an output cap, so the
+//!   remote-execution stages cannot be hung, flooded or outlived.
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
 //!   the loopback guard for remote-execution servers, reading client input
 //!   with a prompt only on a terminal.
@@ -25,11 +30,14 @@
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
+//! - [`testing`]: what tests share to pass on a loaded machine: a loopback
+//!   port where nobody listens and nobody can start to, and the named waits.
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod cli;
 pub mod demo;
 pub mod lang;
@@ -38,9 +46,11 @@ pub mod process;
 pub mod server;
 pub mod shell;
 pub mod sync;
+pub mod testing;
 pub mod timeline;
 pub mod weather;
 
+pub use accept::{Acceptor, Guarded, LimitArgs, Limits, Marks};
 pub use server::{bind_loopback_tcp, bind_loopback_udp, spawn_loopback, LoopbackServer};
 pub use shell::{run_shell, ShellLimits, ShellOutput};
 pub use timeline::{Tap, Timeline};

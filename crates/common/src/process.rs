@@ -15,7 +15,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a test waits for a program that should answer at once.
+/// How long a test waits for a program that should answer at once: it takes
+/// milliseconds on an idle machine, and a loaded one can stall a process for
+/// seconds; a test only waits this long when it is about to fail anyway.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A server binary running in the background.
@@ -132,7 +134,22 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    run_in(bin, args, input, None)
+    run_in(bin, args, input, None, PATIENCE)
+}
+
+/// [`run_with_input`] for a program that does a lot before it ends (the
+/// whole tour): fails instead of waiting past `patience`.
+pub fn run_with_input_within<I, S>(
+    bin: &str,
+    args: I,
+    input: &[u8],
+    patience: Duration,
+) -> io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_in(bin, args, input, None, patience)
 }
 
 /// [`run_with_input`] in the working directory `dir` (upload clients name
@@ -147,7 +164,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    run_in(bin, args, input, Some(dir))
+    run_in(bin, args, input, Some(dir), PATIENCE)
 }
 
 fn run_in<I, S>(
@@ -155,6 +172,7 @@ fn run_in<I, S>(
     args: I,
     input: &[u8],
     dir: Option<&std::path::Path>,
+    patience: Duration,
 ) -> io::Result<Output>
 where
     I: IntoIterator<Item = S>,
@@ -181,7 +199,7 @@ where
     // lot never blocks on a full pipe while this thread watches the clock.
     let stdout = child.stdout.take().map(read_to_end_on_thread);
     let stderr = child.stderr.take().map(read_to_end_on_thread);
-    let deadline = Instant::now() + PATIENCE;
+    let deadline = Instant::now() + patience;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -192,7 +210,7 @@ where
             let _ = child.wait();
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("{bin} did not finish within {PATIENCE:?} and was killed"),
+                format!("{bin} did not finish within {patience:?} and was killed"),
             ));
         }
         thread::sleep(Duration::from_millis(5));

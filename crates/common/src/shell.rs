@@ -4,15 +4,26 @@
 //!
 //! Why the limits: a remote-execution server runs whatever it is sent. Without
 //! a timeout `sleep 60` would block the connection for a minute; without a cap
-//! `yes` would fill the server's memory. On Unix the command gets a process
-//! group of its own, so the timeout kills the shell *and* everything it
-//! started, not just the shell.
+//! `yes` would fill the server's memory.
+//!
+//! Why killing is harder than it looks: the shell may start processes that
+//! outlive it and hold its output pipes open (`sleep 40 &`), and a process
+//! can leave the shell's process group on purpose (`setsid sleep 40 &`), so
+//! killing the shell's group is not enough. Every run is marked with an
+//! environment variable of its own ([`MARKER_VAR`]), which every descendant
+//! inherits; at the timeout the runner kills the group and then, on Linux,
+//! every process whose `/proc/PID/environ` carries the mark. On Unix the
+//! output is read with `poll(2)` on the calling thread, so there is no reader
+//! thread to leak: whatever happens, the runner stops waiting shortly after
+//! the timeout, returns what it captured, and its note says what happened,
+//! including a process it could not reach. On Windows the tree is ended
+//! with `taskkill /T`, which finds descendants by their parent.
 
 use std::io::{self, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(windows)]
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -50,6 +61,17 @@ pub struct ShellOutput {
     pub truncated: bool,
     /// The limits it ran under, so that the notes can name them.
     pub limits: ShellLimits,
+    /// At the timeout the shell itself had already finished; what it had
+    /// started in the background was still holding the output.
+    pub shell_finished: bool,
+    /// Processes killed that had left the command's process group (found by
+    /// the run's mark, Linux only).
+    pub escaped: usize,
+    /// Processes carrying the run's mark that could not be killed.
+    pub unkillable: usize,
+    /// After the kill, a pipe was still held open by a process the runner
+    /// could not find; it stopped waiting for it.
+    pub abandoned_output: bool,
 }
 
 impl ShellOutput {
@@ -70,21 +92,48 @@ impl ShellOutput {
         out
     }
 
-    /// The note that explains a killed or cut command, if any.
+    /// The note that explains a killed or cut command, if any, in words
+    /// that say what really happened.
     pub fn note(&self) -> Option<String> {
-        if self.timed_out {
-            Some(format!(
-                "[server: command killed after the {} timeout]",
+        let mut note = if self.timed_out {
+            let mut text = format!(
+                "command killed after the {} timeout",
                 describe_duration(self.limits.timeout)
-            ))
+            );
+            if self.shell_finished {
+                text.push_str(
+                    " (the shell had finished; what it started in the background still held \
+                     its output)",
+                );
+            }
+            text
         } else if self.truncated {
-            Some(format!(
-                "[server: output cut at {} bytes; the rest was discarded and the command killed]",
+            format!(
+                "output cut at {} bytes; the rest was discarded and the command killed",
                 self.limits.output_cap
-            ))
+            )
         } else {
-            None
+            return None;
+        };
+        if self.escaped > 0 {
+            note.push_str(&format!(
+                "; killed too: {} process(es) that had left its process group",
+                self.escaped
+            ));
         }
+        if self.unkillable > 0 {
+            note.push_str(&format!(
+                "; {} process(es) it started could not be killed and may still run",
+                self.unkillable
+            ));
+        }
+        if self.abandoned_output {
+            note.push_str(
+                "; a process the server could not find still holds the output open, so the \
+                 server stopped waiting for it",
+            );
+        }
+        Some(format!("[server: {note}]"))
     }
 }
 
@@ -96,10 +145,58 @@ fn describe_duration(d: Duration) -> String {
     }
 }
 
-enum Event {
-    Exited(io::Result<ExitStatus>),
-    Drained,
-    CapReached,
+/// The environment variable that marks every process of one run. Its value
+/// is unique per run (the server's process id and a counter), so a sweep
+/// kills this run's processes and nobody else's.
+pub const MARKER_VAR: &str = "STICKY_PACKETS_RUN";
+
+/// How long the runner still reads after the kill: what the command wrote
+/// before it died is still in the pipe and belongs in the reply.
+const DRAIN_GRACE: Duration = Duration::from_millis(200);
+
+fn new_marker() -> String {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Output kept under the shared cap: stdout and stderr together.
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    cap: usize,
+    truncated: bool,
+}
+
+impl Captured {
+    fn new(cap: usize) -> Self {
+        Self {
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            cap,
+            truncated: false,
+        }
+    }
+
+    /// Keeps what fits under the cap; the rest is read and thrown away, so
+    /// the command never blocks on a full pipe before it is killed.
+    fn keep(&mut self, stream: usize, bytes: &[u8]) {
+        let room = self
+            .cap
+            .saturating_sub(self.stdout.len() + self.stderr.len());
+        let target = if stream == 0 {
+            &mut self.stdout
+        } else {
+            &mut self.stderr
+        };
+        target.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if bytes.len() > room {
+            self.truncated = true;
+        }
+    }
 }
 
 /// Runs `command_line` through the platform shell under `limits`.
@@ -107,148 +204,347 @@ enum Event {
 /// Errors only when the shell itself cannot be started; a command that fails,
 /// times out or floods is an ordinary [`ShellOutput`].
 pub fn run_shell(command_line: &str, limits: ShellLimits) -> io::Result<ShellOutput> {
-    let mut child = shell_command(command_line)
+    let marker = new_marker();
+    let child = shell_command(command_line)
+        .env(MARKER_VAR, &marker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
+    collect(child, &marker, limits)
+}
+
+#[cfg(unix)]
+fn collect(mut child: Child, marker: &str, limits: ShellLimits) -> io::Result<ShellOutput> {
+    use std::fs::File;
+    use std::os::fd::OwnedFd;
+
     let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    let kept = Arc::new(AtomicUsize::new(0));
-    let cap_hit = Arc::new(AtomicBool::new(false));
-
-    let stdout = child.stdout.take().map(|pipe| {
-        drain(
-            pipe,
-            limits.output_cap,
-            Arc::clone(&kept),
-            Arc::clone(&cap_hit),
-            tx.clone(),
-        )
-    });
-    let stderr = child.stderr.take().map(|pipe| {
-        drain(
-            pipe,
-            limits.output_cap,
-            Arc::clone(&kept),
-            Arc::clone(&cap_hit),
-            tx.clone(),
-        )
-    });
-    let waiter = {
-        let tx = tx.clone();
-        thread::spawn(move || wait_child(child, tx))
-    };
-    drop(tx);
-
+    let pipes: [Option<File>; 2] = [
+        child.stdout.take().map(|p| File::from(OwnedFd::from(p))),
+        child.stderr.take().map(|p| File::from(OwnedFd::from(p))),
+    ];
+    let mut pipes = pipes;
+    let mut captured = Captured::new(limits.output_cap);
     let deadline = Instant::now() + limits.timeout;
-    let mut exited: Option<io::Result<ExitStatus>> = None;
-    let mut drained = 0;
-    let pipes = stdout.is_some() as usize + stderr.is_some() as usize;
+    let mut status: Option<ExitStatus> = None;
     let mut timed_out = false;
-    let mut killed = false;
-    while exited.is_none() || drained < pipes {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let event = if killed {
-            // After the kill, everything ends promptly; a bounded wait keeps
-            // a process that escaped its group from hanging the server.
-            rx.recv_timeout(Duration::from_secs(2))
-        } else {
-            rx.recv_timeout(wait)
+    loop {
+        if status.is_none() {
+            status = child.try_wait()?;
+        }
+        if status.is_some() && pipes.iter().all(Option::is_none) {
+            break;
+        }
+        if captured.truncated {
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            timed_out = true;
+            break;
+        }
+        // No descriptor tells when the shell exits, so look again at least
+        // every 10 ms; output wakes the poll at once.
+        read_ready(
+            &mut pipes,
+            &mut captured,
+            (deadline - now).min(Duration::from_millis(10)),
+        );
+    }
+    if !timed_out && !captured.truncated {
+        return Ok(ShellOutput {
+            stdout: captured.stdout,
+            stderr: captured.stderr,
+            status,
+            limits,
+            ..ShellOutput::default()
+        });
+    }
+
+    let shell_finished = status.is_some();
+    let sweep = kill_run(pid, marker);
+    // The shell was killed (or had exited): reap it, within bounds, so no
+    // zombie is left.
+    let reap_by = Instant::now() + Duration::from_secs(1);
+    while child.try_wait()?.is_none() && Instant::now() < reap_by {
+        thread::sleep(Duration::from_millis(5));
+    }
+    // What was written before the kill is still in the pipes: read it, then
+    // give up on a pipe that some unreachable process still holds.
+    let grace_end = Instant::now() + DRAIN_GRACE;
+    while pipes.iter().any(Option::is_some) {
+        let now = Instant::now();
+        if now >= grace_end {
+            break;
+        }
+        read_ready(&mut pipes, &mut captured, grace_end - now);
+    }
+    let abandoned_output = pipes.iter().any(Option::is_some);
+    Ok(ShellOutput {
+        stdout: captured.stdout,
+        stderr: captured.stderr,
+        status: None,
+        timed_out,
+        truncated: captured.truncated && !timed_out,
+        limits,
+        shell_finished: timed_out && shell_finished,
+        escaped: sweep.escaped,
+        unkillable: sweep.unkillable,
+        abandoned_output,
+    })
+    // Dropping `pipes` closes the descriptors, held or not.
+}
+
+/// Waits up to `wait` for output on the open pipes and reads what is there;
+/// a pipe at end of file (or failing) is closed.
+#[cfg(unix)]
+fn read_ready(pipes: &mut [Option<std::fs::File>; 2], captured: &mut Captured, wait: Duration) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+
+    let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_some()).collect();
+    if open.is_empty() {
+        thread::sleep(wait);
+        return;
+    }
+    let ready: Vec<bool> = {
+        let mut fds: Vec<PollFd<'_>> = pipes
+            .iter()
+            .flatten()
+            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
+            .collect();
+        let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, timeout) {
+            // An interrupted poll is retried by the caller's loop.
+            Ok(0) | Err(_) => return,
+            Ok(_) => fds
+                .iter()
+                .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+                .collect(),
+        }
+    };
+    let mut buf = [0u8; 16 * 1024];
+    for (slot, is_ready) in open.into_iter().zip(ready) {
+        if !is_ready {
+            continue;
+        }
+        let Some(pipe) = pipes[slot].as_mut() else {
+            continue;
         };
-        match event {
-            Ok(Event::Exited(status)) => exited = Some(status),
-            Ok(Event::Drained) => drained += 1,
-            Ok(Event::CapReached) => {
-                if !killed {
-                    kill_tree(pid);
-                    killed = true;
-                }
+        // poll said readable: this read returns at once (data, or 0 at EOF).
+        match pipe.read(&mut buf) {
+            Ok(0) => pipes[slot] = None,
+            Ok(n) => captured.keep(slot, &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => pipes[slot] = None,
+        }
+    }
+}
+
+/// What the kill at the timeout found.
+#[cfg(unix)]
+#[derive(Default)]
+struct Sweep {
+    escaped: usize,
+    unkillable: usize,
+}
+
+/// Kills the shell's process group, then every process carrying the run's
+/// mark, a few rounds over so that a process forked in the middle of the
+/// sweep is caught by the next round.
+#[cfg(unix)]
+fn kill_run(pid: u32, marker: &str) -> Sweep {
+    use nix::sys::signal::{kill, killpg, Signal};
+    use nix::unistd::{getpgid, Pid};
+
+    let mut sweep = Sweep::default();
+    let Ok(pid) = i32::try_from(pid) else {
+        return sweep;
+    };
+    let group = Pid::from_raw(pid);
+    // The group may already be gone; nothing to do then.
+    let _ = killpg(group, Signal::SIGKILL);
+    let mut seen = std::collections::HashSet::new();
+    for round in 0..5 {
+        let marked = marked_processes(marker);
+        if marked.is_empty() {
+            return sweep;
+        }
+        for p in &marked {
+            let p = Pid::from_raw(*p);
+            let outside = getpgid(Some(p)).is_ok_and(|g| g != group);
+            match kill(p, Signal::SIGKILL) {
+                Ok(()) if outside && seen.insert(p) => sweep.escaped += 1,
+                Ok(()) => {}
+                // Gone between the scan and the kill: nothing to do.
+                Err(nix::errno::Errno::ESRCH) => {}
+                Err(_) if round == 4 => sweep.unkillable += 1,
+                Err(_) => {}
             }
-            Err(mpsc::RecvTimeoutError::Timeout) if !killed => {
-                timed_out = true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    sweep.unkillable = sweep.unkillable.max(marked_processes(marker).len());
+    sweep
+}
+
+/// The processes whose environment carries `MARKER_VAR=marker`. A process
+/// that has died but is not yet reaped (a zombie) has an empty environment
+/// and is not listed. Empty where there is no `/proc` (macOS): there only
+/// the group kill applies.
+#[cfg(unix)]
+fn marked_processes(marker: &str) -> Vec<i32> {
+    let needle = format!("{MARKER_VAR}={marker}\0").into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let own = i32::try_from(std::process::id()).unwrap_or(-1);
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| p != own)
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+        })
+        .collect()
+}
+
+#[cfg(windows)]
+fn collect(child: Child, _marker: &str, limits: ShellLimits) -> io::Result<ShellOutput> {
+    windows::collect(child, limits)
+}
+
+#[cfg(windows)]
+mod windows {
+    //! Windows has no `poll` for pipes: one thread per pipe reads into a
+    //! shared buffer, so what was captured can be returned even when a
+    //! process the tree kill did not reach keeps a pipe open (its reader
+    //! thread then ends when that process does).
+    use super::*;
+    use std::sync::{Mutex, PoisonError};
+
+    enum Event {
+        Exited(io::Result<ExitStatus>),
+        Drained,
+    }
+
+    pub(super) fn collect(mut child: Child, limits: ShellLimits) -> io::Result<ShellOutput> {
+        let pid = child.id();
+        let captured = Arc::new(Mutex::new(Captured::new(limits.output_cap)));
+        let (tx, rx) = mpsc::channel();
+        let mut pipes = 0;
+        if let Some(pipe) = child.stdout.take() {
+            drain(pipe, 0, Arc::clone(&captured), tx.clone());
+            pipes += 1;
+        }
+        if let Some(pipe) = child.stderr.take() {
+            drain(pipe, 1, Arc::clone(&captured), tx.clone());
+            pipes += 1;
+        }
+        {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let status = child.wait();
+                let _ = tx.send(Event::Exited(status));
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + limits.timeout;
+        let mut exited: Option<io::Result<ExitStatus>> = None;
+        let mut drained = 0;
+        let mut timed_out = false;
+        let mut killed = false;
+        let mut give_up = None;
+        let truncated = || {
+            captured
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .truncated
+        };
+        while exited.is_none() || drained < pipes {
+            let now = Instant::now();
+            if !killed && (now >= deadline || truncated()) {
+                timed_out = now >= deadline;
                 kill_tree(pid);
                 killed = true;
+                give_up = Some(now + DRAIN_GRACE);
             }
-            // Either every sender is gone or the killed tree still did not
-            // close its pipes: stop waiting, keep what was captured.
-            Err(_) => break,
+            let until = give_up.unwrap_or(deadline);
+            if now >= until && killed {
+                break;
+            }
+            let wait = until
+                .saturating_duration_since(now)
+                .min(Duration::from_millis(10));
+            match rx.recv_timeout(wait) {
+                Ok(Event::Exited(status)) => exited = Some(status),
+                Ok(Event::Drained) => drained += 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         }
+        let abandoned_output = killed && drained < pipes;
+        let taken = {
+            let mut c = captured.lock().unwrap_or_else(PoisonError::into_inner);
+            Captured {
+                stdout: std::mem::take(&mut c.stdout),
+                stderr: std::mem::take(&mut c.stderr),
+                cap: c.cap,
+                truncated: c.truncated,
+            }
+        };
+        let status = match exited {
+            Some(Ok(status)) if !killed => Some(status),
+            Some(Err(e)) => return Err(e),
+            _ => None,
+        };
+        Ok(ShellOutput {
+            stdout: taken.stdout,
+            stderr: taken.stderr,
+            status,
+            timed_out,
+            truncated: taken.truncated && !timed_out,
+            limits,
+            shell_finished: false,
+            escaped: 0,
+            unkillable: 0,
+            abandoned_output,
+        })
     }
-    let _ = waiter; // the waiter thread ends with the child; never joined to keep this bounded
-                    // A drain thread sends `Drained` just before it returns its buffer, so
-                    // once every pipe has reported, joining waits only for that return.
-    let all_drained = drained >= pipes;
-    let stdout = stdout
-        .map(|h| join_drain(h, all_drained))
-        .unwrap_or_default();
-    let stderr = stderr
-        .map(|h| join_drain(h, all_drained))
-        .unwrap_or_default();
-    let truncated = cap_hit.load(Ordering::SeqCst);
-    let status = match exited {
-        Some(Ok(status)) if !timed_out && !truncated => Some(status),
-        Some(Err(e)) => return Err(e),
-        _ => None,
-    };
-    Ok(ShellOutput {
-        stdout,
-        stderr,
-        status,
-        timed_out,
-        truncated,
-        limits,
-    })
-}
 
-fn join_drain(handle: thread::JoinHandle<Vec<u8>>, drained: bool) -> Vec<u8> {
-    // A drain thread only reads into a Vec; if it somehow panicked, the
-    // output it held is lost but the server carries on. When a killed tree
-    // still holds a pipe open (the give-up path), the thread may never end:
-    // do not wait for it then.
-    if drained || handle.is_finished() {
-        handle.join().unwrap_or_default()
-    } else {
-        Vec::new()
-    }
-}
-
-fn drain(
-    mut pipe: impl Read + Send + 'static,
-    cap: usize,
-    kept: Arc<AtomicUsize>,
-    cap_hit: Arc<AtomicBool>,
-    tx: mpsc::Sender<Event>,
-) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    // Reserve room under the shared cap; whatever does not
-                    // fit is read and thrown away so the child never blocks
-                    // on a full pipe before it is killed.
-                    let before = kept.fetch_add(n, Ordering::SeqCst);
-                    let room = cap.saturating_sub(before);
-                    out.extend_from_slice(&buf[..n.min(room)]);
-                    if n > room && !cap_hit.swap(true, Ordering::SeqCst) {
-                        let _ = tx.send(Event::CapReached);
-                    }
+    fn drain(
+        mut pipe: impl Read + Send + 'static,
+        slot: usize,
+        captured: Arc<Mutex<Captured>>,
+        tx: mpsc::Sender<Event>,
+    ) {
+        thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => captured
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .keep(slot, &buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
             }
-        }
-        let _ = tx.send(Event::Drained);
-        out
-    })
-}
+            let _ = tx.send(Event::Drained);
+        });
+    }
 
-fn wait_child(mut child: Child, tx: mpsc::Sender<Event>) {
-    let status = child.wait();
-    let _ = tx.send(Event::Exited(status));
+    fn kill_tree(pid: u32) {
+        // No process groups to signal: ask taskkill to end the tree.
+        let _ = Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 #[cfg(unix)]
@@ -269,33 +565,20 @@ fn shell_command(command_line: &str) -> Command {
     cmd
 }
 
-#[cfg(unix)]
-fn kill_tree(pid: u32) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    if let Ok(pid) = i32::try_from(pid) {
-        // The group may already be gone; nothing to do then.
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-#[cfg(windows)]
-fn kill_tree(pid: u32) {
-    // No process groups to signal: ask taskkill to end the tree.
-    let _ = Command::new("taskkill")
-        .args(["/F", "/T", "/PID", &pid.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::testing::PATIENCE;
 
+    /// The timeout a command meets when the test wants it killed: long
+    /// enough for a loaded machine to start `sh` and run the `echo` before
+    /// it, short enough that waiting for the kill keeps the suite quick.
+    const KILL_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// Limits for a command that should finish: [`PATIENCE`] to do it.
     fn quick() -> ShellLimits {
         ShellLimits {
-            timeout: Duration::from_millis(300),
+            timeout: PATIENCE,
             output_cap: 64 * 1024,
         }
     }
@@ -319,12 +602,75 @@ mod tests {
     #[test]
     fn timeout_kills_the_group() {
         let start = Instant::now();
-        let out = run_shell("echo started; sleep 30 & sleep 30", quick()).unwrap();
+        let limits = ShellLimits {
+            timeout: KILL_TIMEOUT,
+            ..quick()
+        };
+        let out = run_shell("echo started; sleep 30 & sleep 30", limits).unwrap();
         assert!(out.timed_out);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         let reply = String::from_utf8(out.reply()).unwrap();
         assert!(reply.starts_with("started\n"), "{reply}");
-        assert!(reply.contains("killed after the 300 ms timeout"), "{reply}");
+        assert!(reply.contains("killed after the 1 s timeout"), "{reply}");
+    }
+
+    /// The processes whose command line holds `arg` (a unique argument).
+    fn running_with_arg(arg: &str) -> usize {
+        std::fs::read_dir("/proc")
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| {
+                        std::fs::read(e.path().join("cmdline"))
+                            .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// A process that leaves the process group (`setsid`) and holds the
+    /// output pipe is killed too: the reply comes at the timeout, keeps what
+    /// was printed, says truthfully what happened, and nothing is left running.
+    #[test]
+    fn setsid_escapee_is_killed() {
+        let limits = ShellLimits {
+            timeout: Duration::from_millis(500),
+            output_cap: 64 * 1024,
+        };
+        let start = Instant::now();
+        let out = run_shell("setsid sleep 41.25 & echo started", limits).unwrap();
+        // Far below the 41 s the escapee would have held the pipe.
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert_eq!(out.stdout, b"started\n");
+        assert!(out.timed_out);
+        let note = out.note().unwrap();
+        assert!(note.contains("killed after the 500 ms timeout"), "{note}");
+        if std::path::Path::new("/proc/self/environ").exists() {
+            assert_eq!(out.escaped, 1, "{note}");
+            assert!(
+                note.contains("1 process(es) that had left its process group"),
+                "{note}"
+            );
+            assert!(!out.abandoned_output, "{note}");
+            assert_eq!(running_with_arg("41.25"), 0, "the escapee still runs");
+        }
+    }
+
+    /// A background process that outlives the shell and keeps the pipe open
+    /// is killed at the timeout; the note says the shell itself had finished.
+    #[test]
+    fn background_holder_is_killed_at_the_timeout() {
+        let out = run_shell("sleep 42.5 & echo hi", quick()).unwrap();
+        assert_eq!(out.stdout, b"hi\n");
+        assert!(out.timed_out && out.shell_finished);
+        let note = out.note().unwrap();
+        assert!(note.contains("the shell had finished"), "{note}");
+        assert_eq!(
+            running_with_arg("42.5"),
+            0,
+            "the background process still runs"
+        );
     }
 
     /// Endless output is cut at the cap and the command is killed long before the timeout.
@@ -339,7 +685,7 @@ mod tests {
         assert!(out.truncated);
         assert!(!out.timed_out);
         assert_eq!(out.stdout.len(), 10_000);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < PATIENCE);
         assert!(String::from_utf8_lossy(&out.reply()).contains("output cut at 10000 bytes"));
     }
 }

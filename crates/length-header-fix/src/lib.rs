@@ -62,17 +62,22 @@ use common::cli::InputLines;
 use common::demo::{wrap, Verdict, EXEC_SCRIPT};
 use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
-use common::{run_shell, spawn_loopback, ShellLimits, Tap, Timeline};
+use common::{run_shell, spawn_loopback, Acceptor, Limits, ShellLimits, Tap, Timeline};
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 /// The reads of the demo client are capped at this many bytes, like the
 /// classic tutorial's `recv(1024)`.
 pub const DEMO_READ_SIZE: usize = 1024;
+
+/// The largest request the server accepts unless told otherwise: 128 KiB,
+/// what one command line can be (Linux refuses a single argument longer than
+/// 32 pages, `MAX_ARG_STRLEN` in `execve(2)`). Replies are not limited by
+/// this: they are what the command printed, up to the output cap.
+pub const MAX_REQUEST: usize = 128 * 1024;
 
 /// How long the two-terminal client waits for a reply before it gives up.
 /// Longer than the server's default command timeout (5 s), so a slow command
@@ -89,7 +94,7 @@ pub const CLIENT_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ServerConfig {
     /// Timeout and output cap for every command.
     pub limits: ShellLimits,
-    /// The largest request body the server accepts ([`DEFAULT_MAX_FRAME`]).
+    /// The largest request body the server accepts ([`MAX_REQUEST`]).
     pub max_frame: usize,
     /// **The anti-pattern**, for the cost measurement only: send each reply's
     /// header and body as two writes ([`write_frame_in_two_writes`]) and pay
@@ -101,17 +106,19 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             limits: ShellLimits::default(),
-            max_frame: DEFAULT_MAX_FRAME,
+            max_frame: MAX_REQUEST,
             two_writes: false,
         }
     }
 }
 
 /// Serves every client that connects to `listener`, each on a thread of its
-/// own, until the process ends.
+/// own, until the process ends, under common's default connection limits
+/// ([`serve_with`] takes others).
 ///
-/// A client that sends garbage, a hostile length or closes mid-frame is
-/// logged to stderr and disconnected; the server keeps serving everyone else.
+/// A client that sends garbage, a hostile length, closes mid-frame, says
+/// nothing or drips its frame a byte at a time is logged to stderr and
+/// disconnected; the server keeps serving everyone else.
 ///
 /// Note what is *not* here: no `set_nodelay(true)`. Switching Nagle's
 /// algorithm off would hide the 40 ms stall of a two-write reply, but the cure
@@ -119,37 +126,37 @@ impl Default for ServerConfig {
 /// [`write_frame`] does; with one write per reply there is nothing for Nagle
 /// to hold back, and the socket keeps its ordinary, well-behaved defaults.
 pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
-    for incoming in listener.incoming() {
-        match incoming {
-            Ok(stream) => {
-                let spawned = thread::Builder::new()
-                    .name("length-header-fix client".into())
-                    .spawn(move || serve_client(stream, config));
-                if let Err(e) = spawned {
-                    // The closure (and with it the connection) is dropped:
-                    // this one client is refused, the server carries on.
-                    eprintln!("could not start a thread for a client ({e}); connection dropped");
-                }
-            }
-            Err(e) => {
-                // Usually transient (a client gave up during the handshake,
-                // or too many open files for a moment). The short pause keeps
-                // a persistent error from turning this loop into a busy spin.
-                eprintln!("accepting a connection failed: {e}; still listening");
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-    Ok(())
+    serve_with(listener, config, Acceptor::new(Limits::default()))
 }
 
-fn serve_client(mut stream: TcpStream, config: ServerConfig) {
-    let peer = stream
-        .peer_addr()
-        .map_or_else(|_| "a client".to_string(), |a| a.to_string());
-    eprintln!("{peer}: connected");
-    let outcome = serve_connection(&mut stream, &config);
-    eprintln!("{peer}: {}", describe_outcome(&outcome));
+/// [`serve`] under the limits of `acceptor`. Each reply frame is a write,
+/// which marks the end of the request it answers. Memory per connection is
+/// bounded by [`ServerConfig::max_frame`] (a request is at most
+/// [`MAX_REQUEST`] unless told otherwise) plus the reply, itself capped by
+/// the command's output cap, so the whole server is bounded by the
+/// connection cap times that. A full server refuses with a reply frame that
+/// says so, which the client shows like any reply.
+pub fn serve_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    acceptor: Acceptor,
+) -> io::Result<()> {
+    let acceptor = acceptor.refuse_with(|text| {
+        let mut frame = Vec::new();
+        // A refusal is a few dozen bytes: it always fits a frame.
+        let _ = write_frame(
+            &mut frame,
+            format!("{text}\n").as_bytes(),
+            DEFAULT_MAX_FRAME,
+        );
+        frame
+    });
+    acceptor.serve(listener, move |mut stream| {
+        let peer = stream.peer();
+        eprintln!("{peer}: connected");
+        let outcome = serve_connection(&mut stream, &config);
+        eprintln!("{peer}: {}", describe_outcome(&outcome));
+    })
 }
 
 /// Serves one connection: reads request frames until the client closes
@@ -196,9 +203,10 @@ pub fn describe_outcome(outcome: &Result<usize, FrameError>) -> String {
 // ---------------------------------------------------------------------------
 
 /// Sends one command line as one request frame, and flushes it: the client
-/// waits for the answer next.
+/// waits for the answer next. A command over [`MAX_REQUEST`] is refused here,
+/// before a byte is sent, since the server would refuse it anyway.
 pub fn send_command<W: Write + ?Sized>(w: &mut W, cmd: &str) -> io::Result<()> {
-    write_frame(w, cmd.as_bytes(), DEFAULT_MAX_FRAME)?;
+    write_frame(w, cmd.as_bytes(), MAX_REQUEST)?;
     w.flush()
 }
 
@@ -738,17 +746,19 @@ fn hostile_transcript(lang: Lang) -> io::Result<String> {
         let _ = writeln!(
             out,
             "长度头是一个承诺，字节到齐之前读取方无法验证它。轻信它的读取方会照着长度分配\n\
-             内存；这个读取方先把长度和上限比较（默认 {DEFAULT_MAX_FRAME} 字节 = 16 MiB，--max-frame），\n\
-             并拒绝负数长度，这一切都在分配任何内存之前，也不等消息体。"
+             内存；这个服务端先把长度和上限比较（一个请求最多 {MAX_REQUEST} 字节 = 128 KiB，即一行\n\
+             命令能有的长度；--max-frame），并拒绝负数长度，这一切都在分配任何内存之前，\n\
+             也不等消息体。"
         );
     } else {
         let _ = writeln!(
-        out,
-        "A length header is a promise the reader cannot check until the bytes come. A reader\n\
-         that believed it would allocate whatever it is told; this one checks the length\n\
-         against a maximum (default {DEFAULT_MAX_FRAME} bytes = 16 MiB, --max-frame) and refuses a\n\
-         negative one, before it allocates anything and without waiting for a body."
-    );
+            out,
+            "A length header is a promise the reader cannot check until the bytes come. A reader\n\
+         that believed it would allocate whatever it is told; this server checks the length\n\
+         against a maximum (a request is at most {MAX_REQUEST} bytes = 128 KiB, what a command\n\
+         line can be; --max-frame) and refuses a negative one, before it allocates anything\n\
+         and without waiting for a body."
+        );
     }
     let _ = writeln!(out);
     let clients = [

@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::lang::Lang;
-use common::ShellLimits;
-use length_header_fix::{run_client, serve, ServerConfig, DEFAULT_MAX_FRAME};
+use common::{Acceptor, LimitArgs, ShellLimits};
+use length_header_fix::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FRAME, MAX_REQUEST};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -42,8 +42,9 @@ enum Command {
         /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
         #[arg(long)]
         allow_remote: bool,
-        /// Largest request body accepted, in bytes; longer or negative lengths are refused.
-        #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+        /// Largest request body accepted, in bytes (128 KiB: what a command line can be); longer
+        /// or negative lengths are refused before anything is allocated.
+        #[arg(long, default_value_t = MAX_REQUEST)]
         max_frame: usize,
         /// Kill a command after this many milliseconds.
         #[arg(long, default_value_t = 5000)]
@@ -54,6 +55,8 @@ enum Command {
         /// THE ANTI-PATTERN, to see the stall: send each reply's header and body as two writes.
         #[arg(long)]
         two_writes: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Send commands read from standard input, print each reply whole.
     Client {
@@ -85,7 +88,9 @@ fn main() -> Result<()> {
             timeout_ms,
             max_output,
             two_writes,
+            limits,
         }) => {
+            let limits = limits.limits().map_err(anyhow::Error::msg)?;
             if timeout_ms == 0 {
                 bail!("--timeout-ms 0 would kill every command at once; give at least 1");
             }
@@ -111,7 +116,7 @@ fn main() -> Result<()> {
                 max_frame,
                 two_writes,
             };
-            serve(listener, config).context("the server stopped")
+            serve_with(listener, config, Acceptor::new(limits)).context("the server stopped")
         }
         Some(Command::Client { addr, max_frame }) => {
             let mut input = InputLines::stdin("> ");

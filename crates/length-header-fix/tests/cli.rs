@@ -44,12 +44,9 @@ fn client_and_server_binaries_talk() {
 /// A client without a server exits non-zero and says how to start one.
 #[test]
 fn client_without_server_fails_clearly() {
-    // Bind and drop: a loopback port with (almost certainly) nobody listening.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let out = run_client(port, "echo hi\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
+    let out = run_client(port.addr(), "echo hi\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");

@@ -10,14 +10,37 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::testing::PATIENCE;
+
+/// How long a command that should finish may run: `seq 1 400` takes
+/// milliseconds on an idle machine, and starting `sh` on a loaded one can
+/// take over a second.
+const COMMAND_TIMEOUT: Duration = PATIENCE;
+
+/// The timeout `sleep 60` meets: short, because the test waits for the kill,
+/// and no bet on timing, because `sleep 60` never finishes within it.
+const KILL_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// What the server does "at once" (refuse, kill) it does well within this,
+/// even on a loaded machine; a server that waited for the client instead
+/// would take the client's whole read timeout, [`PATIENCE`].
+const AT_ONCE: Duration = Duration::from_secs(5);
+
 fn quick_config() -> ServerConfig {
     ServerConfig {
         limits: ShellLimits {
-            timeout: Duration::from_millis(300),
+            timeout: COMMAND_TIMEOUT,
             output_cap: 64 * 1024,
         },
         ..ServerConfig::default()
     }
+}
+
+/// [`quick_config`] with a command timeout that `sleep 60` meets quickly.
+fn killing_config() -> ServerConfig {
+    let mut config = quick_config();
+    config.limits.timeout = KILL_TIMEOUT;
+    config
 }
 
 /// Starts the real `serve` loop on 127.0.0.1:0. Its thread never ends; the
@@ -30,9 +53,7 @@ fn start_server(config: ServerConfig) -> SocketAddr {
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream
 }
 
@@ -103,7 +124,7 @@ fn hostile_lengths_are_refused_and_server_keeps_serving() {
     // The client keeps its side open: the server must close without waiting for a body.
     assert_eq!(send_header_only(addr, i32::MAX.to_le_bytes()).unwrap(), b"");
     assert_eq!(send_header_only(addr, (-1i32).to_le_bytes()).unwrap(), b"");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(start.elapsed() < AT_ONCE);
     let mut stream = connect(addr);
     send_command(&mut stream, "echo still serving").unwrap();
     assert_eq!(
@@ -225,12 +246,12 @@ fn client_reports_truncated_and_missing_replies() {
 /// `sleep 60` is killed after the short timeout, and the reply says so.
 #[test]
 fn sleep_is_killed_by_the_timeout() {
-    let addr = start_server(quick_config());
+    let addr = start_server(killing_config());
     let mut stream = connect(addr);
     let start = Instant::now();
     send_command(&mut stream, "sleep 60").unwrap();
     let reply = recv_reply(&mut stream, DEFAULT_MAX_FRAME).unwrap();
-    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(start.elapsed() < AT_ONCE);
     let text = String::from_utf8(reply).unwrap();
     assert!(text.contains("killed after the 300 ms timeout"), "{text}");
 }

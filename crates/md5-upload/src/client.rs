@@ -138,7 +138,8 @@ impl fmt::Display for UploadError {
             UploadError::ServerClosed(phase) => write!(
                 f,
                 "the server closed the connection {phase}: it refused the upload (a bad name, a \
-                 file over its size limit, ...); its log says why"
+                 file over its size limit, ...) or dropped a connection it found too slow; its \
+                 log says why"
             ),
             UploadError::Garbage { phase, got } => write!(
                 f,

@@ -37,10 +37,13 @@
 //!   the server's log.
 //! - MD5 detects accidental damage, not an attacker: anyone who can change
 //!   the bytes can change the digest too. Use TLS for that.
-//! - The idle timeout applies to each read: a client that trickles one byte
-//!   per timeout keeps its connection. The connection limit caps what such
-//!   clients can hold; memory stays bounded either way (three buffers of
-//!   128 KiB per upload in progress, whatever the file size).
+//! - A slow client costs a thread while it is connected. Common's accept
+//!   loop ([`common::accept`]) bounds what slow clients can hold: a deadline
+//!   for each header and JSON however they are dripped, a minimum rate for
+//!   the file's bytes, and a connection cap that makes room by dropping the
+//!   connection that has waited longest. Memory stays bounded per connection
+//!   (three buffers of 128 KiB per upload in progress, whatever the file
+//!   size), so the whole server is bounded by the cap times that.
 //!
 //! # Layout
 //!
@@ -48,8 +51,8 @@
 //! - [`hashing`]: hashing on a second thread while the bytes move, in a
 //!   bounded set of reused buffers (speed, and memory independent of the
 //!   file size).
-//! - [`server`]: [`serve`] (a thread per connection, a connection limit,
-//!   an idle timeout) and [`handle_connection`], which checks every field
+//! - [`server`]: [`serve`] (common's accept loop: a thread per connection
+//!   under its limits) and [`handle_connection`], which checks every field
 //!   and writes to a temporary file that only `203` renames into place.
 //! - [`client`]: [`upload`], which streams and hashes in one pass, and
 //!   [`upload_file`] with its progress bar.
@@ -69,6 +72,6 @@ pub use client::{
 };
 pub use demo::{demo_transcript, demo_transcript_in};
 pub use server::{
-    handle_connection, serve, ConnectionReport, ServerConfig, ServerLog, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INFO_LEN,
+    handle_connection, serve, ConnectionReport, ServerConfig, ServerLog, DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_INFO_LEN,
 };

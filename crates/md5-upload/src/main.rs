@@ -4,8 +4,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
 use common::lang::Lang;
+use common::LimitArgs;
+use md5_upload::DEFAULT_MAX_FILE_SIZE;
 use md5_upload::{run_client, serve, ServerConfig, ServerLog};
-use md5_upload::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_SIZE};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -45,15 +46,11 @@ enum Command {
         /// Folder to save files in (created if missing).
         #[arg(long, default_value = "put")]
         dir: PathBuf,
-        /// Connections served at once; more are closed at once, with a log line.
-        #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
-        max_connections: usize,
-        /// Disconnect a client silent for this many seconds (fractions allowed: 0.2).
-        #[arg(long, default_value_t = 30.0)]
-        idle_timeout_secs: f64,
         /// Largest file accepted, in bytes (default 8 GiB).
         #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE)]
         max_file_size: u64,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Upload files named on standard input as `put PATH` lines.
     Client {
@@ -90,16 +87,11 @@ fn main() -> Result<ExitCode> {
         Some(Command::Server {
             addr,
             dir,
-            max_connections,
-            idle_timeout_secs,
             max_file_size,
+            limits,
         }) => {
-            if max_connections == 0 {
-                bail!("--max-connections 0 would refuse every client; give at least 1");
-            }
             let config = ServerConfig {
-                max_connections,
-                idle_timeout: seconds(idle_timeout_secs, "--idle-timeout-secs")?,
+                limits: limits.limits().map_err(anyhow::Error::msg)?,
                 max_file_size,
                 log: ServerLog::stderr(),
                 ..ServerConfig::new(dir)

@@ -4,7 +4,7 @@
 //! Everything a client sends is hostile until checked, in the order it
 //! arrives: the length header (negative? over the JSON cap?), the JSON
 //! (UTF-8? exactly the three fields? `put`? a plain file name? a size under
-//! the limit?), the bytes (all of them, within the idle timeout?), the digest
+//! the limit?), the bytes (all of them, at the minimum rate?), the digest
 //! (32 hex characters?). The first check that fails is logged with what to
 //! fix, and the connection is closed: the protocol has no way to say "no",
 //! and after a bad header the server cannot know where the next message
@@ -13,15 +13,14 @@
 use crate::hashing::{to_hex, HashPipeline, PIPELINE_DEPTH, SERVER_CHUNK_SIZE};
 use crate::wire::{self, read_token, TokenError, DIGEST_HEX_LEN};
 use ack_handshake::{FileInfo, IncomingFile, InfoError};
+use common::{Acceptor, Limits};
 use length_header_fix::{read_frame, FrameError};
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 /// The largest file info JSON the server reads: a name is at most 255
 /// bytes, so 64 KiB is generous, and a hostile header cannot make the server
@@ -30,12 +29,6 @@ pub const DEFAULT_MAX_INFO_LEN: usize = 64 * 1024;
 
 /// The largest file the server accepts unless told otherwise: 8 GiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024 * 1024;
-
-/// Connections served at once unless told otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
-
-/// How long a client may stay silent before it is disconnected, unless told otherwise.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the server's log lines go.
 #[derive(Clone)]
@@ -105,10 +98,10 @@ impl fmt::Debug for ServerLog {
 pub struct ServerConfig {
     /// The folder files are saved in (created if missing).
     pub dir: PathBuf,
-    /// Connections served at once; one more is closed as soon as it is accepted.
-    pub max_connections: usize,
-    /// A client silent for this long (between files or inside one) is disconnected.
-    pub idle_timeout: Duration,
+    /// The connection cap, the per-address share, the deadline per message,
+    /// the minimum data rate for a file's bytes, the idle timeout: see
+    /// [`common::accept`].
+    pub limits: Limits,
     /// Largest `filesize` accepted, in bytes.
     pub max_file_size: u64,
     /// Largest file info JSON accepted, in bytes (the length header's cap).
@@ -121,13 +114,12 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The defaults (64 connections, 30 s idle timeout, 8 GiB files, 64 KiB
-    /// file info, log on standard error), saving into `dir`.
+    /// The defaults (common's connection limits, 8 GiB files, 64 KiB file
+    /// info, log on standard error), saving into `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            limits: Limits::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             max_info_len: DEFAULT_MAX_INFO_LEN,
             chunk_size: SERVER_CHUNK_SIZE,
@@ -148,9 +140,16 @@ pub struct ConnectionReport {
     pub error: Option<String>,
 }
 
-/// Accepts connections for ever, one thread each, at most
-/// `config.max_connections` at once. Returns only if the upload folder cannot
-/// be created; a failed `accept` is logged and the server goes on.
+/// Accepts connections for ever, one thread each, under
+/// `config.limits`: at most so many at once (room is made by dropping the
+/// connection that has waited longest without completing a message), each
+/// header and JSON within the message deadline, each file's bytes at the
+/// minimum rate. Every answer the server writes (`OK`, `203`, `204`) marks
+/// the end of the message it answers. Returns only if the upload folder
+/// cannot be created; a failed `accept` is logged and the server goes on.
+///
+/// Before accepting, it deletes the temporary files an earlier run left in
+/// the folder when it was killed mid-upload.
 pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
     std::fs::create_dir_all(&config.dir).map_err(|e| {
         io::Error::new(
@@ -161,95 +160,33 @@ pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
             ),
         )
     })?;
-    let config = Arc::new(config);
-    let active = Arc::new(AtomicUsize::new(0));
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Typically out of file descriptors: back off briefly rather
-                // than spin, and keep serving the connections we have.
-                config.log.line(format_args!("accept failed: {e}"));
-                thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        // Only this thread increments, so the count cannot overshoot.
-        let now = active.load(Ordering::SeqCst);
-        if now >= config.max_connections {
-            config.log.line(format_args!(
-                "{peer}: refused: already serving {now} connections, the limit \
-                 (--max-connections {}); closed at once",
-                config.max_connections
-            ));
-            drop(stream);
-            continue;
-        }
-        let open = active.fetch_add(1, Ordering::SeqCst) + 1;
-        config.log.line(format_args!(
-            "{peer}: connected ({open} of at most {} connections)",
-            config.max_connections
-        ));
-        let slot = Slot(Some(Arc::clone(&active)));
-        let config_for_thread = Arc::clone(&config);
-        let spawned = thread::Builder::new()
-            .name(format!("client {peer}"))
-            .spawn(move || {
-                serve_tcp(stream, &config_for_thread, &peer.to_string());
-                // Logged after the place is given back, so whoever reads the
-                // log knows a new connection will be accepted.
-                let open = slot.release();
-                config_for_thread.log.line(format_args!(
-                    "{peer}: gone ({open} connection(s) still open)"
-                ));
-            });
-        if let Err(e) = spawned {
-            // The closure (and with it the stream and the slot) was dropped.
+    match IncomingFile::sweep(&config.dir) {
+        Ok(0) => {}
+        Ok(n) => config.log.line(format_args!(
+            "deleted {n} unfinished upload(s) an earlier run left in {}",
+            config.dir.display()
+        )),
+        Err(e) => config.log.line(format_args!(
+            "could not clear old unfinished uploads from {}: {e}; carrying on",
+            config.dir.display()
+        )),
+    }
+    let log = config.log.clone();
+    let acceptor = Acceptor::new(config.limits).log_with(move |line| log.line(line));
+    acceptor.serve(listener, move |mut stream| {
+        let peer = stream.peer();
+        // Every answer is a whole message of its own; never hold one back
+        // waiting for an acknowledgement.
+        if let Err(e) = stream.get_ref().set_nodelay(true) {
             config
                 .log
-                .line(format_args!("{peer}: cannot start a thread ({e}); closed"));
+                .line(format_args!("{peer}: cannot set up the socket: {e}"));
+            return;
         }
-    }
-}
-
-/// A connection's place under the limit, given back when its thread ends,
-/// however it ends (a panic included).
-struct Slot(Option<Arc<AtomicUsize>>);
-
-impl Slot {
-    /// Gives the place back now; returns how many connections remain.
-    fn release(mut self) -> usize {
-        match self.0.take() {
-            Some(active) => active.fetch_sub(1, Ordering::SeqCst) - 1,
-            None => 0,
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Some(active) = self.0.take() {
-            active.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn serve_tcp(stream: TcpStream, config: &ServerConfig, peer: &str) {
-    // The idle timeout is the socket's read timeout: every read that waits
-    // longer fails, wherever the conversation is. The write timeout keeps a
-    // client that never reads its answers from holding a thread for ever.
-    let setup = stream
-        .set_read_timeout(Some(config.idle_timeout))
-        .and_then(|()| stream.set_write_timeout(Some(config.idle_timeout)))
-        .and_then(|()| stream.set_nodelay(true));
-    if let Err(e) = setup {
-        config
-            .log
-            .line(format_args!("{peer}: cannot set up the socket: {e}"));
-        return;
-    }
-    let mut stream = stream;
-    handle_connection(&mut stream, config, peer);
+        config.log.line(format_args!("{peer}: connected"));
+        handle_connection(&mut stream, &config, &peer.to_string());
+        config.log.line(format_args!("{peer}: gone"));
+    })
 }
 
 /// Serves one connection until the client closes it between files, or
@@ -374,11 +311,9 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const NOTHING: &str = "nothing was written";
         match self {
-            Refusal::Header(FrameError::Io(e)) if wire::is_timeout(e) => write!(
-                f,
-                "no bytes from the client for longer than the idle timeout while waiting \
-                 for a file info header; {NOTHING}"
-            ),
+            Refusal::Header(FrameError::Io(e)) if wire::is_timeout(e) => {
+                write!(f, "waiting for a file info header: {e}; {NOTHING}")
+            }
             Refusal::Header(e) => write!(
                 f,
                 "bad file info header: {e}; a client must send a 4-byte little-endian length \
@@ -402,8 +337,8 @@ impl fmt::Display for Refusal {
                 error,
             } if wire::is_timeout(error) => write!(
                 f,
-                "the client went silent for longer than the idle timeout after {got} of the \
-                 {size} bytes of {name:?}; the partial file was deleted, {NOTHING}"
+                "the client sent only {got} of the {size} bytes of {name:?} in time: {error}; \
+                 the partial file was deleted, {NOTHING}"
             ),
             Refusal::DataIo {
                 name,
@@ -422,8 +357,8 @@ impl fmt::Display for Refusal {
             ),
             Refusal::DigestIo { name, error } if wire::is_timeout(error) => write!(
                 f,
-                "the client never sent the MD5 of {name:?} (idle timeout); the file was \
-                 deleted, {NOTHING}"
+                "the client never sent the MD5 of {name:?}: {error}; the file was deleted, \
+                 {NOTHING}"
             ),
             Refusal::DigestIo { name, error } => write!(
                 f,

@@ -93,11 +93,9 @@ fn client_fails_on_missing_file() {
 /// No server: a clear message and a non-zero exit.
 #[test]
 fn client_without_server() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let out = run_client(SocketAddr::from(([127, 0, 0, 1], port)), "put x\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
+    let out = run_client(port.addr(), "put x\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("is the server running?"), "{stderr}");
@@ -131,10 +129,7 @@ fn client_exits_non_zero_on_204() {
 fn server_binary_refuses_oversized_file() {
     let root = tempfile::tempdir().unwrap();
     let put = root.path().join("put");
-    let server = start_server(
-        &put,
-        &["--max-file-size", "1000", "--idle-timeout-secs", "0.5"],
-    );
+    let server = start_server(&put, &["--max-file-size", "1000"]);
     let path = root.path().join("big.bin");
     std::fs::write(&path, vec![0u8; 1001]).unwrap();
     let out = run_client(server.addr(), &format!("put {}\n", path.display()));

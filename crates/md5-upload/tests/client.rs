@@ -35,10 +35,16 @@ fn read_file(conn: &mut TcpStream) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// How long the client waits out a fake server that never answers: nothing
+/// can arrive, so this is no bet on timing, only time the test spends.
+const SILENCE: Duration = Duration::from_millis(300);
+
+/// A client that waits [`PATIENCE`] for every answer: a fake server on a
+/// loaded machine can take a second to be scheduled, and an answer that came
+/// late must not pass for a timeout.
 fn client(addr: std::net::SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
     s
 }
 
@@ -127,6 +133,7 @@ fn silent_server_times_out() {
         conn.read_to_end(&mut rest).map(|_| ())
     });
     let mut s = client(server.addr());
+    s.set_read_timeout(Some(SILENCE)).unwrap();
     let err = upload(&mut s, "a.bin", &b"data"[..], 4).unwrap_err();
     assert!(
         matches!(err, UploadError::Timeout(Phase::WaitingForOk)),

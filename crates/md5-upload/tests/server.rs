@@ -256,10 +256,13 @@ fn disconnect_mid_file_leaves_nothing() {
 }
 
 /// A client that sends fewer bytes than announced and waits is disconnected
-/// after the idle timeout, and nothing is written.
+/// once the message deadline has passed, and nothing is written.
 #[test]
 fn short_data_hits_the_idle_timeout() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(|c| {
+        c.limits.idle_timeout = SHORT_IDLE;
+        c.limits.message_timeout = SHORT_IDLE;
+    });
     let mut s = server.connect();
     send_info(&mut s, &info_json("slow.bin", 100));
     s.write_all(&[7u8; 60]).unwrap();
@@ -269,7 +272,7 @@ fn short_data_hits_the_idle_timeout() {
     );
     let line = server.wait_log("closing the connection");
     assert!(
-        line.contains("silent") && line.contains("60 of the 100"),
+        line.contains("60 of the 100") && line.contains("--message-timeout-ms 300"),
         "{line}"
     );
     assert!(server.files().is_empty());
@@ -278,11 +281,14 @@ fn short_data_hits_the_idle_timeout() {
 /// A client that connects and says nothing is disconnected after the idle timeout.
 #[test]
 fn silent_client_is_disconnected() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(|c| {
+        c.limits.idle_timeout = SHORT_IDLE;
+        c.limits.message_timeout = SHORT_IDLE;
+    });
     let mut s = server.connect();
     assert!(server_closed(&mut s));
     let line = server.wait_log("closing the connection");
-    assert!(line.contains("idle timeout"), "{line}");
+    assert!(line.contains("--idle-timeout-secs 0.3"), "{line}");
 }
 
 /// A digest that is not 32 hex characters closes the connection and writes nothing.
@@ -355,27 +361,33 @@ fn thirty_two_clients_at_once() {
     }
 }
 
-/// Past the connection limit a new connection is closed at once with a log
-/// line; once a place is free, new clients are served again.
+/// Past the connection limit the newcomer is served, not refused: the
+/// connection that has waited longest without completing a message is
+/// dropped to make room, with a log line naming it and the limit.
 #[test]
-fn connection_limit() {
+fn connection_limit_makes_room() {
     let mut server = TestServer::start_with(|c| {
-        c.max_connections = 2;
-        c.idle_timeout = PATIENCE;
+        c.limits.max_connections = 2;
+        c.limits.idle_timeout = PATIENCE;
     });
-    let first = server.connect();
-    let second = server.connect();
-    server.wait_log("(2 of at most 2 connections)");
+    let mut first = server.connect();
+    server.wait_log_count(": connected", 1);
+    let _second = server.connect();
+    server.wait_log_count(": connected", 2);
     let mut third = server.connect();
-    assert!(server_closed(&mut third), "the third connection was kept");
-    let line = server.wait_log("refused");
-    assert!(line.contains("--max-connections 2"), "{line}");
-    drop(first);
-    server.wait_log("gone (1 connection(s) still open)");
-    let mut fourth = server.connect();
-    let receipt = upload(&mut fourth, "late.txt", &b"served"[..], 6).unwrap();
+    let receipt = upload(&mut third, "late.txt", &b"served"[..], 6).unwrap();
     assert_eq!(receipt.verdict, Verdict::Verified);
-    drop(second);
+    let line = server.wait_log("dropped to make room");
+    assert!(line.contains("--max-connections 2"), "{line}");
+    let first_port = first.local_addr().unwrap().port();
+    assert!(
+        line.starts_with(&format!("127.0.0.1:{first_port}:")),
+        "{line}"
+    );
+    assert!(
+        server_closed(&mut first),
+        "the oldest silent connection was kept"
+    );
 }
 
 /// After a string of bad clients, a good client on a parallel connection is still served.

@@ -13,14 +13,18 @@ use md5_upload::{ConnectionReport, ServerConfig, ServerLog};
 
 const BIN: &str = env!("CARGO_BIN_EXE_md5-upload");
 
+/// Bound for every wait of an upload through the weather: 300 KB cut into
+/// small pieces take a few seconds on a loaded machine, and a bug must fail
+/// the test rather than hang it.
+const THROUGH_WEATHER: Duration = Duration::from_secs(20);
+
 /// A one-connection stage-6 server saving into `dir`.
 fn server(dir: &Path) -> LoopbackServer<ConnectionReport> {
     let mut config = ServerConfig::new(dir);
     config.log = ServerLog::quiet();
-    config.idle_timeout = Duration::from_secs(20);
     spawn_loopback(move |listener| {
         let (mut stream, _) = listener.accept()?;
-        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.set_read_timeout(Some(THROUGH_WEATHER))?;
         Ok(md5_upload::handle_connection(
             &mut stream,
             &config,

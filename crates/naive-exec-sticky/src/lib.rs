@@ -59,7 +59,6 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use common::cli::InputLines;
@@ -67,7 +66,7 @@ use common::demo::{Verdict, DEMO_READ_TIMEOUT, EXEC_SCRIPT};
 use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::timeline::{Analysis, Piece};
-use common::{ShellLimits, Tap, Timeline};
+use common::{Acceptor, Limits, ShellLimits, Tap, Timeline};
 
 /// Where the two-terminal server listens unless told otherwise (the classic tutorial's port).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8008";
@@ -102,49 +101,50 @@ pub struct Served {
 }
 
 /// The accept loop: every connection gets a thread running
-/// [`handle_connection`]. Never returns because of a client: a client that
-/// disconnects, sends garbage or runs a command that is killed only ends its
-/// own connection, which is logged (when [`ServerConfig::log`] is set).
+/// [`handle_connection`], under common's default connection limits. Never
+/// returns because of a client: a client that disconnects, sends garbage or
+/// runs a command that is killed only ends its own connection, which is
+/// logged (when [`ServerConfig::log`] is set).
 pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Usually out of file descriptors, or a connection that was
-                // reset before it was accepted. Both pass; a short pause keeps
-                // a persistent error from spinning a core.
-                if config.log {
-                    eprintln!("accept failed: {e}; still listening");
-                }
-                thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        };
-        let config = config.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("client {peer}"))
-            .spawn(move || {
-                if config.log {
-                    eprintln!("[{peer}] connected");
-                }
-                let result = handle_connection_with(stream, &config, |served| {
-                    if config.log {
-                        log_served(peer, served);
-                    }
-                });
-                if config.log {
-                    match result {
-                        Ok(()) => eprintln!("[{peer}] closed the connection"),
-                        Err(e) => eprintln!("[{peer}] connection ended: {e}"),
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            // The stream moved into the closure that never ran and is
-            // dropped, which closes the connection: the client sees EOF.
-            eprintln!("could not start a thread for {peer}: {e}; connection dropped");
+    serve_with(listener, config, Acceptor::new(Limits::default()))
+}
+
+/// [`serve`] under the limits of `acceptor` (the `server` subcommand's flags):
+/// how many connections, how long a command may take to arrive, how long a
+/// connection may stay idle. The limits defend the server; the framing's
+/// weakness (one read is one command) is untouched.
+pub fn serve_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    acceptor: Acceptor,
+) -> io::Result<()> {
+    let acceptor = if config.log {
+        acceptor
+    } else {
+        acceptor.quiet()
+    };
+    acceptor.serve(listener, move |stream| {
+        let peer = stream.peer();
+        let marks = stream.marks();
+        if config.log {
+            eprintln!("[{peer}] connected");
         }
-    }
+        let result = handle_connection_with(stream, &config, |served| {
+            // A command without output gets no reply, so no write marks its
+            // end: say it here, or the wait for the next command would count
+            // against this one's deadline.
+            marks.message_done();
+            if config.log {
+                log_served(peer, served);
+            }
+        });
+        if config.log {
+            match result {
+                Ok(()) => eprintln!("[{peer}] closed the connection"),
+                Err(e) => eprintln!("[{peer}] connection ended: {e}"),
+            }
+        }
+    })
 }
 
 fn log_served(peer: SocketAddr, served: &Served) {

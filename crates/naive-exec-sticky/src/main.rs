@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::lang::Lang;
-use common::ShellLimits;
+use common::{Acceptor, LimitArgs, ShellLimits};
 use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
 
 /// Stage 2: remote command execution whose output runs together.
@@ -77,6 +77,8 @@ enum Command {
         /// Keep at most this many bytes of a command's output; kill it past that.
         #[arg(long, default_value_t = 1024 * 1024)]
         max_output: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Send each line of standard input as a command and print what one read returns.
     Client {
@@ -127,7 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             allow_remote,
             timeout_ms,
             max_output,
-        }) => server(addr, allow_remote, timeout_ms, max_output),
+            limits,
+        }) => server(addr, allow_remote, timeout_ms, max_output, &limits),
         Some(Command::Client {
             addr,
             read_timeout_ms,
@@ -147,7 +150,9 @@ fn server(
     allow_remote: bool,
     timeout_ms: u64,
     max_output: usize,
+    limits: &LimitArgs,
 ) -> anyhow::Result<()> {
+    let limits = limits.limits().map_err(anyhow::Error::msg)?;
     let warning = match check_remote_exec_bind(addr, allow_remote) {
         Ok(warning) => warning,
         Err(refusal) => bail!(refusal),
@@ -170,7 +175,8 @@ fn server(
         },
         log: true,
     };
-    naive_exec_sticky::serve(listener, config).context("the server stopped")
+    naive_exec_sticky::serve_with(listener, config, Acceptor::new(limits))
+        .context("the server stopped")
 }
 
 fn client(

@@ -78,9 +78,9 @@ fn remote_bind_needs_allow_remote() {
 /// With no server running, the client says so and exits non-zero.
 #[test]
 fn client_without_server_fails_clearly() {
-    // A port that was just free: bound, read back, closed.
-    let addr = common::bind_loopback_tcp().unwrap().local_addr().unwrap();
-    let out = client(addr, b"echo hi\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
+    let out = client(port.addr(), b"echo hi\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");

@@ -63,6 +63,7 @@ use std::time::Duration;
 
 use common::netio::{is_hang_up, is_timeout};
 use common::shell::{run_shell, ShellLimits};
+use common::{Acceptor, Limits};
 
 mod demo;
 
@@ -78,9 +79,10 @@ pub const RECV_SIZE: usize = 1024;
 pub const DEFAULT_PAUSE: Duration = Duration::from_millis(100);
 
 /// What the server calls *instead of* sleeping through the pause, with the
-/// configured pause. Only the demo sets one: it sleeps the pause too, and
-/// then also waits until its client has read the digits, so that the demo
-/// transcript is the same on every run, however busy the machine.
+/// configured pause. Only the demo (and the story matrix and the tests,
+/// the same way) sets one: it sleeps the pause too, and then also waits
+/// until its client has read the digits, so that the demo transcript is the
+/// same on every run, however busy the machine.
 pub type PauseHook = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// How the server runs commands and paces its replies.
@@ -127,49 +129,47 @@ impl fmt::Debug for ServerConfig {
 // The server
 // ---------------------------------------------------------------------------
 
-/// Accepts connections forever, one thread per client.
+/// Accepts connections forever, one thread per client, under common's
+/// default connection limits ([`serve_with`] takes others).
 ///
-/// A client that misbehaves (disconnects mid-reply, sends garbage, resets)
-/// ends only its own connection; the accept loop carries on. It returns only
-/// if it cannot even start.
+/// A client that misbehaves (disconnects mid-reply, sends garbage, resets,
+/// sends nothing, drips) ends only its own connection; the accept loop
+/// carries on. It returns only if it cannot even start.
 pub fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Usually transient (a client that reset before we accepted
-                // it, or running out of file descriptors for a moment). The
-                // short back-off keeps a persistent error from spinning a core.
-                if config.log {
-                    eprintln!("accept failed: {e}; still listening");
-                }
-                thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        let for_client = config.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("client {peer}"))
-            .spawn(move || {
-                let log = for_client.log;
-                if log {
-                    eprintln!("[{peer}] connected");
-                }
-                match serve_client(stream, &for_client, Some(peer)) {
-                    Ok(()) if log => eprintln!("[{peer}] disconnected"),
-                    Ok(()) => {}
-                    Err(e) if log => eprintln!("[{peer}] connection ended: {e}"),
-                    Err(_) => {}
-                }
-            });
-        if let Err(e) = spawned {
-            // The stream was moved into the closure that never ran, so it is
-            // already closed: the client sees the connection end.
-            if config.log {
-                eprintln!("[{peer}] could not start a thread for this client: {e}");
-            }
+    serve_with(listener, config, Acceptor::new(Limits::default()))
+}
+
+/// [`serve`] under the limits of `acceptor`. Every reply starts with a
+/// write, which marks the end of the command it answers, so this stage needs
+/// no other boundary marks. The refusal a full server sends is worded as a
+/// reply of this stage (digits, then the text), so the client can show it.
+pub fn serve_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    acceptor: Acceptor,
+) -> io::Result<()> {
+    let acceptor = if config.log {
+        acceptor
+    } else {
+        acceptor.quiet()
+    };
+    let acceptor = acceptor.refuse_with(|text| {
+        let text = format!("{text}\n");
+        format!("{}{text}", text.len()).into_bytes()
+    });
+    acceptor.serve(listener, move |stream| {
+        let peer = stream.peer();
+        let log = config.log;
+        if log {
+            eprintln!("[{peer}] connected");
         }
-    }
+        match serve_client(stream, &config, Some(peer)) {
+            Ok(()) if log => eprintln!("[{peer}] disconnected"),
+            Ok(()) => {}
+            Err(e) if log => eprintln!("[{peer}] connection ended: {e}"),
+            Err(_) => {}
+        }
+    })
 }
 
 /// Serves one client until it leaves: read a command, run it, send the reply.

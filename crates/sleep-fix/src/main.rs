@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::lang::Lang;
 use common::netio::is_timeout;
-use common::ShellLimits;
-use sleep_fix::{connect, recv_reply, send_command, serve, ReplyError, ServerConfig};
+use common::{Acceptor, LimitArgs, ShellLimits};
+use sleep_fix::{connect, recv_reply, send_command, serve_with, ReplyError, ServerConfig};
 
 const ABOUT: &str = "Stage 3: send the reply's length as digits, pause, then send the output";
 
@@ -56,6 +56,8 @@ enum Command {
         /// Keep at most this many bytes of a command's output, then kill it.
         #[arg(long, default_value_t = 1024 * 1024)]
         max_output: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Send the commands typed on standard input (one a line; `exit` ends) and print the replies.
     Client {
@@ -78,7 +80,15 @@ fn main() -> ExitCode {
             allow_remote,
             timeout_ms,
             max_output,
-        }) => run_server(addr, pause_ms, allow_remote, timeout_ms, max_output),
+            limits,
+        }) => run_server(
+            addr,
+            pause_ms,
+            allow_remote,
+            timeout_ms,
+            max_output,
+            &limits,
+        ),
         Some(Command::Client {
             addr,
             read_timeout_ms,
@@ -105,7 +115,9 @@ fn run_server(
     allow_remote: bool,
     timeout_ms: u64,
     max_output: usize,
+    limits: &LimitArgs,
 ) -> anyhow::Result<()> {
+    let limits = limits.limits().map_err(anyhow::Error::msg)?;
     let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
     if timeout_ms == 0 {
         bail!("--timeout-ms 0 would kill every command at once; give it at least 1, e.g. 5000");
@@ -135,7 +147,7 @@ fn run_server(
         pause_hook: None,
         log: true,
     };
-    serve(listener, config)?;
+    serve_with(listener, config, Acceptor::new(limits))?;
     Ok(())
 }
 

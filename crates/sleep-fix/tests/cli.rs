@@ -2,12 +2,23 @@
 //! something is wrong.
 
 use common::process::{run_with_input, ServerProcess};
+use common::testing::ClosedPort;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output};
 use std::thread;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sleep-fix");
+
+/// The server's pause where client and server are two processes and nothing
+/// can make the client read the digits in time: three times the stage's
+/// default, longer than any stall `.ci/stress` has caused between the
+/// server's write and the client's read.
+const WIDE_PAUSE_MS: &str = "300";
+
+/// The client's wait for each reply: a loaded machine can be slow to
+/// schedule the server, and a reply that came late must not pass for none.
+const READ_TIMEOUT_MS: &str = "10000";
 
 /// A server process, killed when the test ends (also when it fails).
 fn start_server(args: &[&str]) -> ServerProcess {
@@ -21,7 +32,13 @@ fn run_client(addr: SocketAddr, input: &str) -> Output {
     let addr = addr.to_string();
     run_with_input(
         BIN,
-        ["client", "--addr", &addr, "--read-timeout-ms", "5000"],
+        [
+            "client",
+            "--addr",
+            &addr,
+            "--read-timeout-ms",
+            READ_TIMEOUT_MS,
+        ],
         input.as_bytes(),
     )
     .unwrap()
@@ -34,7 +51,7 @@ fn seq_output(n: usize) -> String {
 /// The two-terminal version with a pause: a piped client gets both replies whole, and no prompt.
 #[test]
 fn piped_client_gets_whole_replies() {
-    let server = start_server(&["--pause-ms", "300"]);
+    let server = start_server(&["--pause-ms", WIDE_PAUSE_MS]);
     let out = run_client(server.addr(), "seq 1 400\necho hi\nexit\necho never\n");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -48,7 +65,7 @@ fn piped_client_gets_whole_replies() {
 /// An empty line is not sent, and the client says why; the conversation goes on.
 #[test]
 fn empty_line_is_not_sent() {
-    let server = start_server(&["--pause-ms", "300"]);
+    let server = start_server(&["--pause-ms", WIDE_PAUSE_MS]);
     let out = run_client(server.addr(), "\n   \necho hi\n");
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hi\n");
@@ -62,12 +79,9 @@ fn empty_line_is_not_sent() {
 /// No server listening: a clear message and a non-zero exit.
 #[test]
 fn client_without_server_fails_clearly() {
-    // A port that was free a moment ago and has nobody listening now.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let out = run_client(addr, "echo hi\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = ClosedPort::tcp().unwrap();
+    let out = run_client(port.addr(), "echo hi\n");
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("Is the server running?"), "{stderr}");

@@ -5,11 +5,21 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use common::spawn_loopback;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
-use sleep_fix::{recv_reply, send_command, serve, ReplyError, ServerConfig};
+use common::testing::{ReadCounter, WriteCounter, PATIENCE};
+use sleep_fix::{
+    recv_reply, send_command, serve, serve_connection, ReplyError, ServerConfig, DEFAULT_PAUSE,
+};
+
+/// A pause the bet on timing wins where the real accept loop is under test
+/// and no hook can wait for the client: three times the stage's own, longer
+/// than any stall `.ci/stress` has caused between a write and the read.
+const WIDE_PAUSE: Duration = Duration::from_millis(300);
 
 fn seq_output(n: usize) -> Vec<u8> {
     (1..=n)
@@ -31,39 +41,65 @@ fn start_server(pause: Duration) -> std::net::SocketAddr {
 
 fn connect(addr: std::net::SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream
 }
 
-/// With a pause, the client reads the digits alone and every reply arrives whole.
+/// A server for one connection whose bet on timing always wins: after the
+/// digits it sleeps the pause and then also waits until the client has read
+/// them, as a quiet loopback's client always has (a loaded machine can keep
+/// the client from reading for longer than any pause). The client reads
+/// through the returned counter.
+fn start_lucky_server(pause: Duration) -> (std::net::SocketAddr, ReadCounter) {
+    let client_reads = ReadCounter::new();
+    let written = WriteCounter::new();
+    let hook_reads = client_reads.clone();
+    let hook_written = written.clone();
+    let config = ServerConfig {
+        pause,
+        pause_hook: Some(Arc::new(move |pause| {
+            thread::sleep(pause);
+            hook_written.wait_until_read(&hook_reads, PATIENCE);
+        })),
+        ..ServerConfig::default()
+    };
+    let server = spawn_loopback(move |listener| {
+        let (stream, _) = listener.accept()?;
+        serve_connection(written.wrap(stream), &config)
+    })
+    .unwrap();
+    (server.addr(), client_reads)
+}
+
+/// With a pause that wins its bet, the client reads the digits alone and every reply arrives whole.
 #[test]
 fn replies_arrive_whole_with_a_pause() {
-    // A wide pause: these tests check the stage when its bet on timing wins,
-    // so they must not lose it on a busy test machine.
-    let addr = start_server(Duration::from_millis(300));
+    let (addr, reads) = start_lucky_server(DEFAULT_PAUSE);
     let stream = connect(addr);
+    let mut client = reads.wrap(&stream);
     send_command(&stream, "seq 1 400").unwrap();
-    assert_eq!(recv_reply(&stream).unwrap(), seq_output(400));
+    assert_eq!(recv_reply(&mut client).unwrap(), seq_output(400));
     send_command(&stream, "echo hi").unwrap();
-    assert_eq!(recv_reply(&stream).unwrap(), b"hi\n");
+    assert_eq!(recv_reply(&mut client).unwrap(), b"hi\n");
     send_command(&stream, "true").unwrap();
-    assert_eq!(recv_reply(&stream).unwrap(), b"");
+    assert_eq!(recv_reply(&mut client).unwrap(), b"");
     send_command(&stream, "echo bye").unwrap();
-    assert_eq!(recv_reply(&stream).unwrap(), b"bye\n");
+    assert_eq!(recv_reply(&mut client).unwrap(), b"bye\n");
 }
 
 /// The pause is paid on every reply, even an empty one: three replies take at least three pauses.
 #[test]
 fn every_reply_pays_the_pause() {
+    // Short, to keep the suite quick: the server makes sure the client reads
+    // the digits in time, so any pause works here.
     let pause = Duration::from_millis(60);
-    let addr = start_server(pause);
+    let (addr, reads) = start_lucky_server(pause);
     let stream = connect(addr);
+    let mut client = reads.wrap(&stream);
     let start = Instant::now();
     for cmd in ["true", "true", "echo x"] {
         send_command(&stream, cmd).unwrap();
-        recv_reply(&stream).unwrap();
+        recv_reply(&mut client).unwrap();
     }
     assert!(start.elapsed() >= pause * 3, "{:?}", start.elapsed());
 }
@@ -149,7 +185,7 @@ fn split_digits_break_the_client() {
 /// Clients that hang up mid-command or mid-reply end only their own connection; the next client is served.
 #[test]
 fn server_keeps_serving_after_bad_clients() {
-    let addr = start_server(Duration::from_millis(300));
+    let addr = start_server(WIDE_PAUSE);
     // Hangs up while its big reply is being produced and sent.
     let big = connect(addr);
     send_command(&big, "seq 1 200000").unwrap();

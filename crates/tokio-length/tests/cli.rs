@@ -7,7 +7,6 @@ use length_header_fix::DEFAULT_MAX_FRAME;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokio-length");
 
@@ -77,7 +76,7 @@ fn server_binary_logs_hostile_length_and_serves_on() {
     let server = start_server(&[]);
     let mut hostile = TcpStream::connect(server.addr()).unwrap();
     hostile
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(common::testing::PATIENCE))
         .unwrap();
     hostile.write_all(&(-7i32).to_le_bytes()).unwrap();
     let mut rest = Vec::new();
@@ -90,7 +89,7 @@ fn server_binary_logs_hostile_length_and_serves_on() {
     );
     let mut stream = TcpStream::connect(server.addr()).unwrap();
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(common::testing::PATIENCE))
         .unwrap();
     length_header_fix::send_command(&mut stream, "echo after").unwrap();
     let reply = length_header_fix::recv_reply(&mut stream, DEFAULT_MAX_FRAME).unwrap();
@@ -112,11 +111,9 @@ fn server_refuses_remote_bind_without_flag() {
 /// A client without a server exits non-zero and says how to start one.
 #[test]
 fn client_without_server_fails_clearly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let out = run_client(port, "echo hi\n");
+    // Held for the whole test: no other program can start listening there.
+    let port = common::testing::ClosedPort::tcp().unwrap();
+    let out = run_client(port.addr(), "echo hi\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");

@@ -1,13 +1,20 @@
 //! UDP over real loopback sockets: boundaries kept, big datagrams cut, clear client errors.
 
 use common::process::{run_with_input, ServerProcess};
-use std::net::{SocketAddr, UdpSocket};
+use common::testing::ClosedPort;
+use std::net::UdpSocket;
 use std::thread;
 use std::time::Duration;
 
 use udp_echo::{connect, exchange, receive, receive_reply, send, RECV_BUFFER};
 
-const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a test waits for a datagram that should arrive at once on
+/// loopback: a loaded machine can take a second to schedule the sender.
+const TIMEOUT: Duration = common::testing::PATIENCE;
+
+/// How long a test waits out a datagram that must not come (a fourth one, an
+/// answer from nobody): no bet on timing, only time the test spends.
+const SILENCE: Duration = Duration::from_millis(100);
 const BIN: &str = env!("CARGO_BIN_EXE_udp-echo");
 
 fn server_socket() -> UdpSocket {
@@ -16,10 +23,10 @@ fn server_socket() -> UdpSocket {
     socket
 }
 
-/// A loopback address where nothing listens (bound, read back, then closed).
-fn closed_port() -> SocketAddr {
-    let socket = common::bind_loopback_udp().unwrap();
-    socket.local_addr().unwrap()
+/// A loopback port where nothing listens, held until the value is dropped so
+/// that no other program can bind it meanwhile.
+fn closed_port() -> ClosedPort {
+    ClosedPort::udp().unwrap()
 }
 
 /// `hello` is answered by `hi`, by the same server loop the binary runs.
@@ -49,9 +56,7 @@ fn back_to_back_datagrams_stay_apart() {
 }
 
 fn receive_from_nobody(server: &UdpSocket) -> std::io::Result<udp_echo::Received> {
-    server
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
+    server.set_read_timeout(Some(SILENCE)).unwrap();
     receive(server)
 }
 
@@ -72,8 +77,9 @@ fn oversized_datagram_is_cut_and_the_rest_lost() {
 /// Asking a port where nothing listens ends in "no server at ADDR?", not a hang.
 #[test]
 fn no_server_is_reported() {
-    let addr = closed_port();
-    let client = connect(addr, Duration::from_millis(300)).unwrap();
+    let port = closed_port();
+    let addr = port.addr();
+    let client = connect(addr, SILENCE).unwrap();
     let err = exchange(&client, b"hello").unwrap_err();
     let text = err.to_string();
     assert!(text.contains(&format!("no server at {addr}?")), "{text}");
@@ -83,7 +89,7 @@ fn no_server_is_reported() {
 #[test]
 fn silence_times_out_with_a_reason() {
     let mute = server_socket();
-    let client = connect(mute.local_addr().unwrap(), Duration::from_millis(100)).unwrap();
+    let client = connect(mute.local_addr().unwrap(), SILENCE).unwrap();
     send(&client, b"hello").unwrap();
     let err = receive_reply(&client).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
@@ -95,7 +101,15 @@ fn silence_times_out_with_a_reason() {
 fn binaries_talk_and_the_server_logs_the_sender() {
     let server = ServerProcess::start(BIN, ["server", "--addr", "127.0.0.1:0"]).unwrap();
     let addr = server.addr().to_string();
-    let out = run_with_input(BIN, ["client", "--addr", &addr], b"hello\nexit\nnot sent\n").unwrap();
+    // The client waits TIMEOUT, not its default 2 s, for an answer that a
+    // loaded machine may be slow to schedule.
+    let patience = TIMEOUT.as_millis().to_string();
+    let out = run_with_input(
+        BIN,
+        ["client", "--addr", &addr, "--read-timeout-ms", &patience],
+        b"hello\nexit\nnot sent\n",
+    )
+    .unwrap();
     // The empty needle matches any line: the server's first line after
     // `listening on`.
     let log = server.wait_log("").unwrap();
@@ -110,11 +124,13 @@ fn binaries_talk_and_the_server_logs_the_sender() {
 /// The client binary exits non-zero and says why when no server listens.
 #[test]
 fn client_binary_fails_clearly_without_a_server() {
-    let addr = closed_port().to_string();
+    let port = closed_port();
+    let addr = port.addr().to_string();
+    let silence = SILENCE.as_millis().to_string();
     // The client may exit before it reads all its input; that is fine here.
     let out = run_with_input(
         BIN,
-        ["client", "--addr", &addr, "--read-timeout-ms", "300"],
+        ["client", "--addr", &addr, "--read-timeout-ms", &silence],
         b"hello\n",
     )
     .unwrap();
