@@ -31,29 +31,9 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 /// that waits for bytes that never come fails instead of hanging.
 const READ_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// The language of the report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    /// English.
-    En,
-    /// 简体中文.
-    Zh,
-}
-
-impl Lang {
-    /// `--lang` if given (`zh`, `zh-CN`, ... pick Chinese), else the `LANG`
-    /// (or `LC_ALL`) environment variable starting with `zh`, else English.
-    pub fn choose(flag: Option<&str>) -> Lang {
-        let env = std::env::var("LC_ALL")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| std::env::var("LANG").ok());
-        match flag.or(env.as_deref()) {
-            Some(v) if v.to_ascii_lowercase().starts_with("zh") => Lang::Zh,
-            _ => Lang::En,
-        }
-    }
-}
+/// The language of the report: the same choice as the tour's and the demos'
+/// (`--lang`, else `STICKY_LANG`, `LC_ALL` or `LANG` starting with `zh`).
+pub use common::lang::Lang;
 
 /// A sentence in both languages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

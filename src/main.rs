@@ -5,6 +5,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use common::lang::Lang;
 use sticky_packets::{attack, checker, costs, matrix, tour};
 
 /// Why TCP sticks (粘包) and splits (拆包) messages, and how to fix it, in six
@@ -20,6 +21,10 @@ struct Cli {
     /// Wait for Enter between stages, for a classroom.
     #[arg(long)]
     pause: bool,
+    /// The tour's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -45,7 +50,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        None => run_tour(cli.pause),
+        None => run_tour(cli.pause, Lang::choose(cli.lang.as_deref())),
         Some(Command::Matrix) => {
             print!("{}", matrix::render(&matrix::run()?));
             Ok(())
@@ -69,26 +74,30 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn run_tour(pause: bool) -> anyhow::Result<()> {
+fn run_tour(pause: bool, lang: Lang) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    writeln!(out, "sticky-packets: the tour\n")?;
+    writeln!(
+        out,
+        "{}\n",
+        lang.pick("sticky-packets: the tour", "sticky-packets：导览")
+    )?;
     for stage in &tour::STAGES {
         if pause && stage.number > 1 {
             wait_for_enter(&format!("stage {}", stage.number))?;
         }
-        write!(out, "{}", tour::heading(stage))?;
-        let transcript =
-            (stage.demo)().with_context(|| format!("the demo of {} failed", stage.crate_name))?;
+        write!(out, "{}", tour::heading_in(stage, lang))?;
+        let transcript = (stage.demo)(lang)
+            .with_context(|| format!("the demo of {} failed", stage.crate_name))?;
         writeln!(out, "{transcript}")?;
         out.flush()?;
     }
     if pause {
         wait_for_enter("the story matrix")?;
     }
-    write!(out, "{}", matrix::heading())?;
-    write!(out, "{}", matrix::render(&matrix::run()?))?;
+    write!(out, "{}", matrix::heading_in(lang))?;
+    write!(out, "{}", matrix::render_in(&matrix::run()?, lang))?;
     writeln!(out)?;
-    write!(out, "{}", tour::epilogue())?;
+    write!(out, "{}", tour::epilogue_in(lang))?;
     Ok(())
 }
 

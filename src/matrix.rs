@@ -33,6 +33,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::demo::Verdict;
+use common::lang::Lang;
 use common::testing::WriteCounter;
 use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
 use common::{spawn_loopback, LoopbackServer, ShellLimits};
@@ -158,6 +159,16 @@ fn trials() -> Vec<(&'static str, RowTrial)> {
     stages.chain(gallery).chain(tokio).collect()
 }
 
+/// [`heading`] told in `lang`.
+pub fn heading_in(lang: Lang) -> String {
+    if lang == Lang::En {
+        return heading();
+    }
+    let title = "对照矩阵：每个 TCP 阶段各经过每种网络天气";
+    let rule = "=".repeat(common::lang::width(title));
+    format!("{rule}\n{title}\n{rule}\n")
+}
+
 /// The heading the tour prints above the matrix.
 pub fn heading() -> String {
     let title = "The story matrix: each TCP stage through each network weather";
@@ -170,9 +181,25 @@ pub fn heading() -> String {
 
 /// The table, with a legend that says how to reproduce any cell by hand.
 pub fn render(rows: &[Row]) -> String {
+    render_in(rows, Lang::En)
+}
+
+/// [`render`] with its headings and legend told in `lang`. The cells say
+/// what went wrong in the words of each stage's verdict (English), and the
+/// commands stay as they are typed. Chinese columns are padded by display
+/// width (two columns a Chinese character).
+pub fn render_in(rows: &[Row], lang: Lang) -> String {
+    let zh = lang.is_zh();
+    let measure = |cell: &str| {
+        if zh {
+            common::lang::width(cell)
+        } else {
+            cell.chars().count()
+        }
+    };
     let columns = columns();
     let mut table: Vec<Vec<String>> = Vec::new();
-    let mut header = vec!["stage".to_string()];
+    let mut header = vec![lang.pick("stage", "阶段").to_string()];
     header.extend(columns.iter().map(|c| c.name.to_string()));
     table.push(header);
     for row in rows {
@@ -187,20 +214,25 @@ pub fn render(rows: &[Row]) -> String {
         .map(|i| {
             table
                 .iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .map(|r| r.get(i).map_or(0, |c| measure(c)))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let mut out = String::new();
-    out.push_str(
+    out.push_str(lang.pick(
         "✓ every message arrived intact and in order; ✗ the first thing that went wrong\n\n",
-    );
+        "✓ 每条消息都完整、按顺序到达；✗ 第一处出错的地方\n\n",
+    ));
     for (n, line) in table.iter().enumerate() {
         let cells: Vec<String> = line
             .iter()
             .zip(&widths)
-            .map(|(cell, &w)| format!("{cell:<w$}", w = w))
+            .map(|(cell, &w)| {
+                let mut cell = cell.clone();
+                cell.push_str(&" ".repeat(w.saturating_sub(measure(&cell))));
+                cell
+            })
             .collect();
         let _ = writeln!(out, "{}", cells.join(" | ").trim_end());
         if n == 0 {
@@ -208,27 +240,47 @@ pub fn render(rows: &[Row]) -> String {
             let _ = writeln!(out, "{}", rule.join("-+-"));
         }
     }
-    out.push_str(
+    out.push_str(if zh {
+        "\n脚本：`seq 1 400` 然后 `echo hi`（第 2-4 阶段）；两个小文件（第 5-6 阶段）。\n\
+         在三个终端里复现任意一格（第 2-4 阶段监听 8008，第 5-6 阶段监听 8080）：\n  \
+         1. cargo run -p <stage> -- server\n  \
+         2. cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 <flags> --lockstep --verbose\n  \
+         3. printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
+         每一列的选项："
+    } else {
         "\nScript: `seq 1 400` then `echo hi` (stages 2-4); two small files (stages 5-6).\n\
          Reproduce a cell in three terminals (stages 2-4 listen on 8008, stages 5-6 on 8080):\n  \
          1. cargo run -p <stage> -- server\n  \
          2. cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 <flags> --lockstep --verbose\n  \
          3. printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
-         Flags per column:",
-    );
+         Flags per column:"
+    });
     for column in &columns {
         let flags = match &column.weather {
-            None => "no proxy: the client talks to the server directly".to_string(),
+            None => lang
+                .pick(
+                    "no proxy: the client talks to the server directly",
+                    "不经代理：客户端直接连服务端",
+                )
+                .to_string(),
             Some(w) => w.describe(),
         };
         let _ = write!(out, "\n  {:<14}  {flags}", column.name);
     }
     out.push('\n');
-    let _ = writeln!(
-        out,
-        "Gallery rows (Part II, `cargo run -p framing-gallery`): {}.",
-        framing_gallery::wire::MATRIX_SCRIPT
-    );
+    if zh {
+        let _ = writeln!(
+            out,
+            "画廊各行（第二部分，`cargo run -p framing-gallery`）：{}.",
+            framing_gallery::wire::MATRIX_SCRIPT
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Gallery rows (Part II, `cargo run -p framing-gallery`): {}.",
+            framing_gallery::wire::MATRIX_SCRIPT
+        );
+    }
     out
 }
 

@@ -16,7 +16,13 @@ const TOUR_PATIENCE: Duration = Duration::from_secs(60);
 /// The tour prints every stage under its heading, then the matrix and where to read next, and exits 0.
 #[test]
 fn tour_runs_every_stage_in_order() {
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(BIN)
+        // English whatever the machine's locale: a zh_CN one would pick Chinese.
+        .env_remove("STICKY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -38,11 +44,58 @@ fn tour_runs_every_stage_in_order() {
     assert!(text.contains("docs/zh-CN/README.md"));
 }
 
+/// `--lang zh-CN` tells the tour in Chinese: every stage under its Chinese heading, the matrix, where to read next.
+#[test]
+fn tour_speaks_chinese() {
+    let out = Command::new(BIN)
+        .args(["--lang", "zh-CN"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut last = 0;
+    for stage in &sticky_packets::tour::STAGES {
+        let heading = format!("第 {} 阶段（共 6 个）：{}", stage.number, stage.crate_name);
+        let at = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no heading {heading}"));
+        assert!(at > last, "{heading} is out of order");
+        last = at;
+    }
+    let matrix = text.find("对照矩阵").unwrap();
+    assert!(matrix > last);
+    assert!(text[matrix..].contains("接下来读什么"));
+    assert!(!text.contains("Where to read next"));
+    assert!(
+        text.contains("UDP 保留消息边界") && text.contains("粘包"),
+        "{text}"
+    );
+}
+
+/// A Chinese heading's rule is as wide as its title on a terminal.
+#[test]
+fn chinese_heading_rule_fits_its_title() {
+    let stage = &sticky_packets::tour::STAGES[0];
+    let heading = sticky_packets::tour::heading_in(stage, common::lang::Lang::Zh);
+    let lines: Vec<&str> = heading.lines().collect();
+    assert_eq!(lines[0].len(), common::lang::width(lines[1]), "{heading}");
+}
+
 /// With --pause the tour waits for a line between stages; piped newlines carry it through.
 #[test]
 fn tour_pauses_for_enter() {
     // Five pauses between six stages, and one before the matrix.
-    let out = run_with_input_within(BIN, ["--pause"], b"\n\n\n\n\n\n", TOUR_PATIENCE).unwrap();
+    let out = run_with_input_within(
+        BIN,
+        ["--pause", "--lang", "en"],
+        b"\n\n\n\n\n\n",
+        TOUR_PATIENCE,
+    )
+    .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
 }

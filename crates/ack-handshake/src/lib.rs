@@ -74,7 +74,7 @@ pub mod demo;
 pub mod file_info;
 pub mod incoming;
 
-pub use demo::demo_transcript;
+pub use demo::{demo_transcript, demo_transcript_in};
 pub use file_info::{validate_filename, FileInfo, InfoError, NameError, MAX_NAME_LEN};
 pub use incoming::IncomingFile;
 

@@ -7,6 +7,7 @@ use ack_handshake::{
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
+use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -25,6 +26,10 @@ use std::process::ExitCode;
         the demo, which shows both."
 )]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -54,11 +59,13 @@ enum Command {
 }
 
 fn main() -> Result<ExitCode> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         None => {
+            let lang = Lang::choose(cli.lang.as_deref());
             print!(
                 "{}",
-                ack_handshake::demo_transcript().context("the demo failed")?
+                ack_handshake::demo_transcript_in(lang).context("the demo failed")?
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -142,10 +142,30 @@ fn client_without_server_fails_clearly() {
     assert!(stderr.contains("is the server running?"), "{stderr}");
 }
 
+/// `--lang zh-CN` prints the demo told in Chinese, the library's own.
+#[test]
+fn demo_in_chinese() {
+    let out = Command::new(BIN)
+        .args(["--lang", "zh-CN"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        ack_handshake::demo_transcript_in(common::lang::Lang::Zh).unwrap()
+    );
+}
+
 /// With no subcommand the binary prints the demo and exits 0.
 #[test]
 fn demo_is_the_default() {
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(BIN)
+        // English whatever the machine's locale: a zh_CN one would pick Chinese.
+        .env_remove("STICKY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), ack_handshake::demo_transcript().unwrap());
 }

@@ -27,6 +27,8 @@
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
 //! - [`encoding`]: decoding what a server sent for the terminal (`--encoding
 //!   gbk`), never dying on bytes that are not UTF-8.
+//! - [`lang`]: the language a transcript is told in ([`lang::Lang`]: English or
+//!   简体中文), chosen by `--lang` or the environment, and padding by display width.
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
@@ -41,6 +43,7 @@ pub mod accept;
 pub mod cli;
 pub mod demo;
 pub mod encoding;
+pub mod lang;
 pub mod netio;
 pub mod process;
 pub mod server;

@@ -17,6 +17,8 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::lang::Lang;
+
 /// One direction of a byte stream as the demo saw it: the messages one end
 /// wrote and the reads the other end made. Cloning shares the same record, so
 /// the writing thread and the reading thread can each hold one.
@@ -169,11 +171,24 @@ impl Timeline {
     /// only lengths and labels, so it is identical on every run of a
     /// synchronised demo.
     pub fn render(&self) -> String {
+        self.render_in(Lang::En)
+    }
+
+    /// [`Timeline::render`] told in `lang`. The title and the labels are
+    /// printed as recorded: a demo records them in the language it tells.
+    pub fn render_in(&self, lang: Lang) -> String {
+        let zh = lang.is_zh();
         let record = self.lock();
         let analysis = analyse(&record.messages, &record.reads);
         let mut out = String::new();
-        let _ = writeln!(out, "boundary timeline, {}:", record.title);
-        let _ = writeln!(out, "  messages written:");
+        if zh {
+            let _ = writeln!(out, "边界时间线，{}：", record.title);
+            let _ = writeln!(out, "  写出的消息：");
+        } else {
+            let _ = writeln!(out, "boundary timeline, {}:", record.title);
+            let _ = writeln!(out, "  messages written:");
+        }
+        let bytes = lang.pick("bytes", "字节");
         let width = record
             .messages
             .iter()
@@ -184,16 +199,17 @@ impl Timeline {
         for (i, m) in record.messages.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "    M{:<3} {:>width$} bytes  {}",
+                "    M{:<3} {:>width$} {bytes}  {}",
                 i + 1,
                 m.len,
                 m.label
             );
         }
-        let _ = writeln!(out, "  reads:");
+        let _ = writeln!(out, "  {}", lang.pick("reads:", "读取："));
         if analysis.reads.is_empty() {
-            let _ = writeln!(out, "    (none)");
+            let _ = writeln!(out, "    {}", lang.pick("(none)", "（无）"));
         }
+        let read_word = lang.pick("read", "读取");
         for (i, read) in analysis.reads.iter().enumerate() {
             let pieces: Vec<String> = read
                 .pieces
@@ -201,38 +217,66 @@ impl Timeline {
                 .map(|p| format!("M{}[{}..{})", p.message + 1, p.start, p.end))
                 .collect();
             let mut line = format!(
-                "    read {:<3} {:>width$} bytes  {}",
+                "    {read_word} {:<3} {:>width$} {bytes}  {}",
                 i + 1,
                 read.len,
                 pieces.join(" + ")
             );
             if read.is_sticky() {
-                line.push_str("  <- STICKY: one read, bytes of several messages");
+                line.push_str(lang.pick(
+                    "  <- STICKY: one read, bytes of several messages",
+                    "  <- 粘包：一次读取里有多条消息的字节",
+                ));
             }
             let _ = writeln!(out, "{line}");
         }
-        let _ = writeln!(out, "  where each message went:");
+        let _ = writeln!(
+            out,
+            "  {}",
+            lang.pick("where each message went:", "每条消息落在哪次读取：")
+        );
         for (i, (m, reads)) in record.messages.iter().zip(&analysis.carried_by).enumerate() {
             let place = match reads.as_slice() {
-                [] if m.len == 0 => "nothing to read (an empty write sends no bytes)".to_string(),
-                [] => "not read".to_string(),
-                [one] => format!("read {one}"),
+                [] if m.len == 0 => lang
+                    .pick(
+                        "nothing to read (an empty write sends no bytes)",
+                        "没有可读的（空的 write 不发送任何字节）",
+                    )
+                    .to_string(),
+                [] => lang.pick("not read", "未被读取").to_string(),
+                [one] => format!("{read_word} {one}"),
                 many => {
                     let list: Vec<String> = many.iter().map(|r| r.to_string()).collect();
-                    format!(
-                        "reads {}  <- SPLIT across {} reads",
-                        list.join(", "),
-                        many.len()
-                    )
+                    if zh {
+                        format!(
+                            "读取 {}  <- 拆包：被切成 {} 次读取",
+                            list.join(", "),
+                            many.len()
+                        )
+                    } else {
+                        format!(
+                            "reads {}  <- SPLIT across {} reads",
+                            list.join(", "),
+                            many.len()
+                        )
+                    }
                 }
             };
             let _ = writeln!(out, "    M{:<3} {place}", i + 1);
         }
-        let _ = writeln!(
-            out,
-            "  {} sticky read(s), {} split message(s), {} byte(s) unread",
-            analysis.sticky_reads, analysis.split_messages, analysis.unread
-        );
+        if zh {
+            let _ = writeln!(
+                out,
+                "  粘包读取 {} 次，拆开的消息 {} 条，未读字节 {} 个",
+                analysis.sticky_reads, analysis.split_messages, analysis.unread
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  {} sticky read(s), {} split message(s), {} byte(s) unread",
+                analysis.sticky_reads, analysis.split_messages, analysis.unread
+            );
+        }
         out
     }
 }

@@ -61,6 +61,7 @@ pub use framing::{
 use common::cli::InputLines;
 use common::demo::{wrap, Verdict, EXEC_SCRIPT};
 use common::encoding::Encoding;
+use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{run_shell, spawn_loopback, Acceptor, Limits, ShellLimits, Tap, Timeline};
 use std::fmt::Write as _;
@@ -370,11 +371,19 @@ impl<S: Write> Write for TurnSignal<S> {
 /// Runs the shared script of stages 2-4 ([`EXEC_SCRIPT`]) through a real
 /// stage-4 server and client on `127.0.0.1`, synchronised turn by turn.
 pub fn run_conversation() -> io::Result<Conversation> {
+    run_conversation_in(Lang::En)
+}
+
+/// [`run_conversation`] with the timeline's title and labels in `lang`.
+pub fn run_conversation_in(lang: Lang) -> io::Result<Conversation> {
     let commands: Vec<String> = EXEC_SCRIPT.iter().map(|c| c.to_string()).collect();
     let config = ServerConfig::default();
     let timeline = Timeline::with_labels(
-        "server -> client",
-        commands.iter().map(|c| format!("reply frame to `{c}`")),
+        lang.pick("server -> client", "服务端 -> 客户端"),
+        commands.iter().map(|c| match lang {
+            Lang::En => format!("reply frame to `{c}`"),
+            Lang::Zh => format!("`{c}` 的回复帧"),
+        }),
     );
 
     let (turns_tx, turns) = mpsc::channel();
@@ -463,11 +472,19 @@ fn judge(
 /// and its reply, the boundary timeline of the replies, how `read_frame` put
 /// them back together, and the verdict.
 pub fn conversation_transcript() -> io::Result<String> {
-    let conv = run_conversation()?;
-    Ok(render_conversation(&conv))
+    conversation_transcript_in(Lang::En)
 }
 
-fn render_conversation(conv: &Conversation) -> String {
+/// [`conversation_transcript`] told in `lang`.
+pub fn conversation_transcript_in(lang: Lang) -> io::Result<String> {
+    let conv = run_conversation_in(lang)?;
+    Ok(render_conversation(&conv, lang))
+}
+
+fn render_conversation(conv: &Conversation, lang: Lang) -> String {
+    if lang.is_zh() {
+        return render_conversation_zh(conv);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -566,6 +583,103 @@ fn render_conversation(conv: &Conversation) -> String {
     out
 }
 
+/// [`render_conversation`] in Chinese, from the same conversation.
+fn render_conversation_zh(conv: &Conversation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "客户端把每行命令作为一帧发出；服务端执行它，用一帧装着命令打印的内容作答。\n\
+         帧 = 4 字节小端长度头，后面跟这么多字节的消息体。127.0.0.1 上真实的服务端和\n\
+         客户端依次执行 {} 条命令：",
+        conv.commands.len()
+    );
+    let _ = writeln!(out);
+    for (command, reply) in conv.commands.iter().zip(&conv.replies) {
+        let request = encode_header(command.len()).unwrap_or_default();
+        let _ = writeln!(out, "> {command}");
+        if reply.is_empty() {
+            let _ = writeln!(out, "（空回复）");
+            let _ = writeln!(
+                out,
+                "（请求：{} + {command:?}；回复：00 00 00 00，没有消息体：长度 0 也是字节流能\n\
+                 \x20承载的一条消息，所以客户端知道 `{command}` 已经回答了，只是什么也没有）",
+                hex(&request)
+            );
+        } else {
+            out.push_str(&preview_in(reply, "", Lang::Zh));
+            let header = encode_header(reply.len()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "（请求：{} + {command:?}；回复：{} + {} 字节）",
+                hex(&request),
+                hex(&header),
+                reply.len()
+            );
+        }
+    }
+    let _ = writeln!(out);
+    out.push_str(&conv.timeline.render_in(Lang::Zh));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "read_frame 怎样把每条回复重新拼完整（每次读取最多要 {DEMO_READ_SIZE} 字节，\n\
+         就像 recv({DEMO_READ_SIZE})）：先读满 {HEADER_LEN} 字节的长度头，再读满它宣布的消息体。"
+    );
+    let analysis = conv.timeline.analysis();
+    for (i, (reads, reply)) in analysis.carried_by.iter().zip(&conv.replies).enumerate() {
+        let sizes: Vec<String> = reads
+            .iter()
+            .filter_map(|r| analysis.reads.get(r - 1))
+            .map(|r| r.len.to_string())
+            .collect();
+        let place = match reads.as_slice() {
+            [one] => format!("读取 {one}"),
+            [first, .., last] => format!("读取 {first}-{last}"),
+            [] => "没有读取".to_string(),
+        };
+        let body_reads = sizes.len().saturating_sub(1);
+        let body = if reply.is_empty() {
+            "长度头说 0，所以没有消息体要读：一条空回复".to_string()
+        } else if body_reads > 1 {
+            format!(
+                "长度头说 {0}，read_frame\n         把消息体的 {1} 段重新拼成一条 {0} 字节的回复",
+                reply.len(),
+                body_reads
+            )
+        } else {
+            format!("长度头说 {}，消息体一次就读完了", reply.len())
+        };
+        let _ = writeln!(
+            out,
+            "  M{} = {place}（{} 字节）：{body}",
+            i + 1,
+            sizes.join(" + ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "每次读取要的字节都不超过当前这一帧还缺的数量，所以没有哪次读取能拿走下一条回复的\n\
+         字节（粘包 {} 次）；每个被切到几次读取里的帧也都重新拼好了（拆包 {} 次，全部完整）。",
+        analysis.sticky_reads, analysis.split_messages
+    );
+    let _ = writeln!(out);
+    match &conv.verdict {
+        Verdict::Intact => {
+            let _ = writeln!(
+                out,
+                "结论：完好：{} 条回复（共 {} 条）都完整、按顺序到达，每条都和在本机执行该命令\n\
+                 \x20 的输出逐字节相同，空回复也不例外。",
+                conv.replies.len(),
+                conv.commands.len()
+            );
+        }
+        Verdict::Broken(why) => {
+            let _ = writeln!(out, "结论：出错了：{why}");
+        }
+    }
+    out
+}
+
 /// The bytes as `d4 05 00 00`.
 fn hex(bytes: &[u8]) -> String {
     bytes
@@ -578,6 +692,11 @@ fn hex(bytes: &[u8]) -> String {
 /// A reply's text, each line behind `prefix`; a long one shows its first
 /// and last three lines, as stage 3's transcript does.
 fn preview(reply: &[u8], prefix: &str) -> String {
+    preview_in(reply, prefix, Lang::En)
+}
+
+/// [`preview`] with its "more lines" note in `lang`.
+fn preview_in(reply: &[u8], prefix: &str, lang: Lang) -> String {
     let text = String::from_utf8_lossy(reply);
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::new();
@@ -589,7 +708,11 @@ fn preview(reply: &[u8], prefix: &str) -> String {
         for line in &lines[..3] {
             let _ = writeln!(out, "{prefix}{line}");
         }
-        let _ = writeln!(out, "{prefix}... ({} more lines) ...", lines.len() - 6);
+        let more = lines.len() - 6;
+        let _ = match lang {
+            Lang::En => writeln!(out, "{prefix}... ({more} more lines) ..."),
+            Lang::Zh => writeln!(out, "{prefix}...（省略 {more} 行）..."),
+        };
         for line in &lines[lines.len() - 3..] {
             let _ = writeln!(out, "{prefix}{line}");
         }
@@ -600,7 +723,8 @@ fn preview(reply: &[u8], prefix: &str) -> String {
 /// The hostile-length lesson: two clients send lengths no honest peer would,
 /// the server refuses each before allocating anything, and a third client is
 /// served normally afterwards.
-fn hostile_transcript() -> io::Result<String> {
+fn hostile_transcript(lang: Lang) -> io::Result<String> {
+    let zh = lang.is_zh();
     let config = ServerConfig::default();
     // Sequential on purpose: one client at a time keeps the transcript's
     // order fixed. `serve` does the same per connection, on threads.
@@ -633,14 +757,24 @@ fn hostile_transcript() -> io::Result<String> {
     let outcomes = server.join()?;
 
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "A length header is a promise the reader cannot check until the bytes come. A reader\n\
+    if zh {
+        let _ = writeln!(
+            out,
+            "长度头是一个承诺，字节到齐之前读取方无法验证它。轻信它的读取方会照着长度分配\n\
+             内存；这个服务端先把长度和上限比较（一个请求最多 {MAX_REQUEST} 字节 = 128 KiB，即一行\n\
+             命令能有的长度；--max-frame），并拒绝负数长度，这一切都在分配任何内存之前，\n\
+             也不等消息体。"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "A length header is a promise the reader cannot check until the bytes come. A reader\n\
          that believed it would allocate whatever it is told; this server checks the length\n\
          against a maximum (a request is at most {MAX_REQUEST} bytes = 128 KiB, what a command\n\
          line can be; --max-frame) and refuses a negative one, before it allocates anything\n\
          and without waiting for a body."
-    );
+        );
+    }
     let _ = writeln!(out);
     let clients = [
         (
@@ -651,29 +785,55 @@ fn hostile_transcript() -> io::Result<String> {
         ("client B", negative, "-1, struct.pack(\"i\", -1)"),
     ];
     for (i, (name, header, what)) in clients.iter().enumerate() {
-        let _ = writeln!(out, "{name} sends only a header: {}  ({what})", hex(header));
         let log = outcomes.get(i).map_or("(no log)", String::as_str);
-        out.push_str(&wrap(
-            &format!("server log: {name}: {log}"),
-            88,
-            "  ",
-            "    ",
-        ));
-        let _ = writeln!(
-            out,
-            "  {name} sees the connection closed after {} reply bytes",
-            closed.get(i).copied().unwrap_or_default()
-        );
+        let closed_after = closed.get(i).copied().unwrap_or_default();
+        if zh {
+            let _ = writeln!(out, "{name} 只发一个长度头：{}  （{what}）", hex(header));
+            out.push_str(&wrap(
+                &format!("服务端日志：{name}: {log}"),
+                88,
+                "  ",
+                "    ",
+            ));
+            let _ = writeln!(
+                out,
+                "  {name} 收到 {closed_after} 字节回复后，看到连接被关闭"
+            );
+        } else {
+            let _ = writeln!(out, "{name} sends only a header: {}  ({what})", hex(header));
+            out.push_str(&wrap(
+                &format!("server log: {name}: {log}"),
+                88,
+                "  ",
+                "    ",
+            ));
+            let _ = writeln!(
+                out,
+                "  {name} sees the connection closed after {closed_after} reply bytes"
+            );
+        }
     }
     let _ = writeln!(out, "client C: > echo still serving");
     out.push_str(&preview(&reply, "  "));
     let log = outcomes.get(2).map_or("(no log)", String::as_str);
     out.push_str(&wrap(
-        &format!("server log: client C: {log}"),
+        &format!(
+            "{}client C: {log}",
+            lang.pick("server log: ", "服务端日志：")
+        ),
         88,
         "  ",
         "    ",
     ));
+    if zh {
+        let _ = writeln!(
+            out,
+            "一个坏客户端只让服务端关掉一条连接，既耗不掉它的内存，也影响不到别的客户端。\n\
+             （长度头一旦不可信，这条字节流就再也不可信：下一帧从哪里开始？所以关闭连接\n\
+             是唯一安全的做法。）"
+        );
+        return Ok(out);
+    }
     let _ = writeln!(
         out,
         "A bad client costs the server one closed connection, never its memory and never its\n\
@@ -684,7 +844,7 @@ fn hostile_transcript() -> io::Result<String> {
 }
 
 /// The endianness lesson, computed: the same 4 bytes read both ways.
-fn endianness_transcript() -> String {
+fn endianness_transcript(lang: Lang) -> String {
     let bytes = encode_header(1492).unwrap_or_default();
     let le = i32::from_le_bytes(bytes);
     let be_u32 = u32::from_be_bytes(bytes);
@@ -701,6 +861,36 @@ fn endianness_transcript() -> String {
     let small_be = u32::from_be_bytes(small);
 
     let mut out = String::new();
+    if lang.is_zh() {
+        let _ = writeln!(
+            out,
+            "struct.pack(\"i\", 1492) = {}   （小端：低位字节在前）",
+            hex(&bytes)
+        );
+        // Padded by display width, so the three numbers line up.
+        let row =
+            |label: &str, value: String| format!("  {}{value}\n", common::lang::pad(label, 50));
+        out.push_str(&row("按小端读，本协议两端都这样读：", le.to_string()));
+        out.push_str(&row(
+            "按大端读成 u32（Python 的 \"!I\"，网络字节序）：",
+            be_u32.to_string(),
+        ));
+        out.push_str(&wrap(&format!("-> {too_large}"), 88, "    ", "       "));
+        out.push_str(&row(
+            "按大端读成 i32（Python 的 \"!i\"）：",
+            be_i32.to_string(),
+        ));
+        out.push_str(&wrap(&format!("-> {negative}"), 88, "    ", "       "));
+        let _ = writeln!(
+            out,
+            "所以期待网络字节序（大端）的读取方，多数时候会被最大帧长的检查或负数检查拦下，\n\
+             但不总是：struct.pack(\"i\", 1024) = {} 按大端读是 {small_be}，没超过上限，\n\
+             那个读取方就会去等永远不会来的 {small_be} 字节。这道检查是安全带，不是翻译：\n\
+             两端必须约定一致，所以这个格式规定小端，代码写的是 to_le_bytes，从不用本机字节序。",
+            hex(&small)
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "struct.pack(\"i\", 1492) = {}   (little-endian: the low byte first)",
@@ -736,6 +926,14 @@ fn endianness_transcript() -> String {
 /// The whole demo: heading, the conversation with its timeline, hostile
 /// lengths, endianness, and how to try it in two terminals.
 pub fn demo_transcript() -> io::Result<String> {
+    demo_transcript_in(Lang::En)
+}
+
+/// [`demo_transcript`] told in `lang`.
+pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
+    if lang.is_zh() {
+        return demo_transcript_zh();
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -747,7 +945,7 @@ pub fn demo_transcript() -> io::Result<String> {
     let _ = writeln!(out);
     let _ = writeln!(out, "1. The conversation of stages 2 and 3, framed");
     let _ = writeln!(out, "---------------------------------------------");
-    out.push_str(&conversation_transcript()?);
+    out.push_str(&conversation_transcript_in(Lang::En)?);
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -757,11 +955,11 @@ pub fn demo_transcript() -> io::Result<String> {
         out,
         "--------------------------------------------------------"
     );
-    out.push_str(&hostile_transcript()?);
+    out.push_str(&hostile_transcript(Lang::En)?);
     let _ = writeln!(out);
     let _ = writeln!(out, "3. Endianness: the same 4 bytes, read both ways");
     let _ = writeln!(out, "-----------------------------------------------");
-    out.push_str(&endianness_transcript());
+    out.push_str(&endianness_transcript(Lang::En));
     let _ = writeln!(out);
     let _ = writeln!(out, "4. Try it in two terminals");
     let _ = writeln!(out, "--------------------------");
@@ -778,6 +976,47 @@ pub fn demo_transcript() -> io::Result<String> {
          \x20 The 40 ms stall of two writes: restart the server with --two-writes, then compare\n\
          \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
          \x20 with the server in its normal one-write mode."
+    );
+    Ok(out)
+}
+
+/// The demo in Chinese: the same parts, from the same runs.
+fn demo_transcript_zh() -> io::Result<String> {
+    let mut out = String::new();
+    let title = "第 4 阶段，length-header-fix：在每条消息前面加上长度";
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(out, "{}", "=".repeat(common::lang::width(title)));
+    let _ = writeln!(
+        out,
+        "线上格式，两个方向都一样：4 字节小端有符号长度（struct.pack(\"i\", n)），\n\
+         后面跟这么多字节。请求 = 命令行；回复 = 它的 stdout + stderr。"
+    );
+    let section = |out: &mut String, title: &str| {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{title}");
+        let _ = writeln!(out, "{}", "-".repeat(common::lang::width(title)));
+    };
+    section(&mut out, "1. 第 2、3 阶段的对话，加上帧");
+    out.push_str(&conversation_transcript_in(Lang::Zh)?);
+    section(&mut out, "2. 恶意长度：在分配任何内存之前就拒绝");
+    out.push_str(&hostile_transcript(Lang::Zh)?);
+    section(&mut out, "3. 字节序：同样 4 个字节，两种读法");
+    out.push_str(&endianness_transcript(Lang::Zh));
+    section(&mut out, "4. 在两个终端里亲手试试");
+    let _ = writeln!(
+        out,
+        "  终端 1：cargo run -p length-header-fix -- server\n\
+         \x20 终端 2：cargo run -p length-header-fix -- client\n\
+         \x20         > seq 1 400        （每一行，完整）\n\
+         \x20         > true             （空回复）\n\
+         \x20 在第三个终端里当一回恶意客户端（服务端记录拒绝原因，继续服务）：\n\
+         \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
+         s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
+         \x20   打印 b''（服务端关闭了连接），服务端的终端会说明原因。\n\
+         \x20 两次 write 带来的 40 ms 停顿（Nagle 算法遇上延迟确认）：用 --two-writes 重启服务端，\n\
+         \x20 再把\n\
+         \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
+         \x20 和正常的一次 write 模式比一比。"
     );
     Ok(out)
 }
@@ -800,7 +1039,7 @@ mod tests {
     /// The endianness section shows both big-endian readings and the guard's refusal of each.
     #[test]
     fn endianness_numbers() {
-        let text = endianness_transcript();
+        let text = endianness_transcript(Lang::En);
         assert!(text.contains("d4 05 00 00"), "{text}");
         assert!(text.contains("3557097472"), "{text}");
         assert!(text.contains("-737869824"), "{text}");

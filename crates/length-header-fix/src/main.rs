@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
+use common::lang::Lang;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use length_header_fix::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FRAME, MAX_REQUEST};
 use std::io::{self, Write};
@@ -24,6 +25,10 @@ leave in one write to avoid the 40 ms Nagle/delayed-ACK stall. Without a subcomm
 demo; `server` and `client` are the two-terminal version."
 )]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -71,9 +76,12 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         None => {
-            let transcript = length_header_fix::demo_transcript().context("the demo failed")?;
+            let lang = Lang::choose(cli.lang.as_deref());
+            let transcript =
+                length_header_fix::demo_transcript_in(lang).context("the demo failed")?;
             let mut out = io::stdout().lock();
             out.write_all(transcript.as_bytes())?;
             out.flush()?;

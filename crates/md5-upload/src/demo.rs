@@ -19,6 +19,7 @@ use crate::client::{upload, Receipt, Verdict};
 use crate::hashing::md5_hex;
 use crate::server::{handle_connection, ServerConfig, ServerLog};
 use ack_handshake::FileInfo;
+use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{spawn_loopback, Tap, Timeline};
 use std::fmt::Write as _;
@@ -79,6 +80,13 @@ fn script() -> Vec<Upload> {
 /// server's log, the upload folder afterwards, and the boundary timeline of
 /// the client -> server stream. Identical on every run.
 pub fn demo_transcript() -> io::Result<String> {
+    demo_transcript_in(Lang::En)
+}
+
+/// [`demo_transcript`] told in `lang`. The server's log is quoted as the
+/// server prints it.
+pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
+    let zh = lang.is_zh();
     let folder = tempfile::tempdir()?;
     let dir = folder.path().join("put");
     let (log, log_lines) = ServerLog::channel();
@@ -86,9 +94,10 @@ pub fn demo_transcript() -> io::Result<String> {
         log,
         ..ServerConfig::new(&dir)
     };
-    let timeline = Timeline::new(
+    let timeline = Timeline::new(lang.pick(
         "client -> server, as the server read it (each read capped at 1,024 bytes, like recv(1024))",
-    );
+        "客户端 -> 服务端，按服务端读到的样子（每次读取最多 1024 字节，就像 recv(1024)）",
+    ));
     let written = Arc::new(Written::default());
 
     let server = {
@@ -120,39 +129,56 @@ pub fn demo_transcript() -> io::Result<String> {
 
     let mut out = String::new();
     let script = script();
-    out.push_str(INTRO);
-    let _ = writeln!(
-        out,
-        "the client uploads {} files on one connection:",
-        script.len()
-    );
+    out.push_str(lang.pick(INTRO, INTRO_ZH));
+    if zh {
+        let _ = writeln!(out, "客户端在一条连接上上传 {} 个文件：", script.len());
+    } else {
+        let _ = writeln!(
+            out,
+            "the client uploads {} files on one connection:",
+            script.len()
+        );
+    }
     let mut results = Vec::new();
     for file in &script {
         let json_len = FileInfo::put(file.name, file.contents.len() as u64)
             .to_json()
             .len();
         let label = |part: &str| format!("{}: {part}", file.name);
-        timeline.sent_labeled(label("length header"), 4);
-        timeline.sent_labeled(label("file info JSON"), json_len);
+        timeline.sent_labeled(label(lang.pick("length header", "长度头")), 4);
+        timeline.sent_labeled(
+            label(lang.pick("file info JSON", "文件信息 JSON")),
+            json_len,
+        );
         if !file.contents.is_empty() {
-            let what = match file.flip {
-                Some(at) => format!(
-                    "the file's {} bytes, byte {at} flipped",
-                    file.contents.len()
-                ),
-                None => format!("the file's {} bytes", file.contents.len()),
+            let len = file.contents.len();
+            let what = match (file.flip, zh) {
+                (Some(at), false) => format!("the file's {len} bytes, byte {at} flipped"),
+                (None, false) => format!("the file's {len} bytes"),
+                (Some(at), true) => format!("文件的 {len} 字节，第 {at} 字节被翻转"),
+                (None, true) => format!("文件的 {len} 字节"),
             };
             timeline.sent_labeled(label(&what), file.contents.len());
         }
-        timeline.sent_labeled(label("md5, 32 hex characters"), 32);
+        timeline.sent_labeled(
+            label(lang.pick("md5, 32 hex characters", "md5，32 个十六进制字符")),
+            32,
+        );
 
         wire.flip_at = file.flip.map(|at| wire.sent + (4 + json_len + at) as u64);
         if let Some(at) = file.flip {
-            let _ = writeln!(
-                out,
-                "  (a faulty link now flips byte {at} of the next file on the way, after the \
-                 client has hashed it)"
-            );
+            if zh {
+                let _ = writeln!(
+                    out,
+                    "  （一条有故障的链路会在路上翻转下一个文件的第 {at} 字节，此时客户端已经算完了哈希）"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  (a faulty link now flips byte {at} of the next file on the way, after the \
+                     client has hashed it)"
+                );
+            }
         }
         let result = upload(
             &mut wire,
@@ -160,26 +186,39 @@ pub fn demo_transcript() -> io::Result<String> {
             &file.contents[..],
             file.contents.len() as u64,
         );
+        let note = match (file.note.is_empty(), zh) {
+            (true, _) => "",
+            (false, false) => file.note,
+            (false, true) => "（新内容）",
+        };
         let _ = writeln!(
             out,
-            "  put {:<12} {:>5} bytes, md5 {}{}",
+            "  put {:<12} {:>5} {}, md5 {}{note}",
             file.name,
             file.contents.len(),
+            lang.pick("bytes", "字节"),
             md5_hex(&file.contents),
-            file.note
         );
         match &result {
             Ok(Receipt { verdict, .. }) => {
-                let meaning = match verdict {
-                    Verdict::Verified => {
+                let meaning = match (verdict, zh) {
+                    (Verdict::Verified, false) => {
                         "the server's md5 of what arrived equals the client's: saved"
                     }
-                    Verdict::Mismatch => "the server's md5 of what arrived differs: discarded",
+                    (Verdict::Mismatch, false) => {
+                        "the server's md5 of what arrived differs: discarded"
+                    }
+                    (Verdict::Verified, true) => {
+                        "服务端对收到内容算出的 md5 与客户端的相同：已保存"
+                    }
+                    (Verdict::Mismatch, true) => {
+                        "服务端对收到内容算出的 md5 与客户端的不同：已丢弃"
+                    }
                 };
                 let _ = writeln!(out, "    <- {verdict}; {meaning}");
             }
             Err(e) => {
-                let _ = writeln!(out, "    <- failed: {e}");
+                let _ = writeln!(out, "    <- {}: {e}", lang.pick("failed", "失败"));
             }
         }
         results.push(result.map(|r| r.verdict).ok());
@@ -187,25 +226,37 @@ pub fn demo_transcript() -> io::Result<String> {
     wire.close();
     let report = server.join()?;
 
-    out.push_str("\nserver log:\n");
+    out.push_str(lang.pick("\nserver log:\n", "\n服务端日志：\n"));
     for line in log_lines.try_iter() {
         let _ = writeln!(out, "  {line}");
     }
 
-    out.push_str("\nthe server's folder afterwards:\n");
+    out.push_str(lang.pick(
+        "\nthe server's folder afterwards:\n",
+        "\n之后服务端的目录：\n",
+    ));
     let first_numbers = md5_hex(&script[1].contents);
-    out.push_str(&describe_folder(&dir, &first_numbers)?);
+    out.push_str(&describe_folder(&dir, &first_numbers, lang)?);
 
     out.push('\n');
-    out.push_str(&timeline.render());
+    out.push_str(&timeline.render_in(lang));
     let analysis = timeline.analysis();
-    let _ = writeln!(
-        out,
-        "  every token was read whole: {} token(s) arrived split across reads and the\n  \
+    if zh {
+        let _ = writeln!(
+            out,
+            "  每个片段都读完整了：{} 个片段被切到几次读取里（拆包），读满循环把它们重新拼好；\n  \
+             没有一次读取是粘包，因为没有哪次读取会要比当前片段剩下的更多的字节",
+            analysis.split_messages
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  every token was read whole: {} token(s) arrived split across reads and the\n  \
          read-exactly loops put them back together; no read is sticky, because no read\n  \
          ever asks for more than the rest of the token it is reading",
-        analysis.split_messages
-    );
+            analysis.split_messages
+        );
+    }
 
     let expected = [
         Some(Verdict::Verified),
@@ -220,7 +271,12 @@ pub fn demo_transcript() -> io::Result<String> {
         && analysis.sticky_reads == 0
         && analysis.unread == 0;
     out.push('\n');
-    out.push_str(if intact {
+    out.push_str(if zh && intact {
+        "结论：已修好，并经过校验。每个片段都完整到达；被损坏的上传被 MD5 发现（204），\n\
+         没有留下任何东西；完好的 numbers.bin 没被动过。\n"
+    } else if zh {
+        "结论：意外。演示没有按脚本进行；见上文。\n"
+    } else if intact {
         "verdict: FIXED AND VERIFIED. Every token arrived whole; the damaged upload was caught\n\
          by MD5 (204) and left nothing behind; the good numbers.bin stayed untouched.\n"
     } else {
@@ -239,9 +295,19 @@ per file, on one connection:
 
 ";
 
+const INTRO_ZH: &str = "\
+第 6 阶段，md5-upload：带长度前缀的文件信息、文件字节，再加 MD5 校验
+每个文件一轮，同一条连接上：
+  客户端 -> 服务端  [4 字节长度][JSON 文件信息][恰好 filesize 字节]
+  服务端 -> 客户端  OK
+  客户端 -> 服务端  [文件字节的 MD5，32 个小写十六进制字符]
+  服务端 -> 客户端  203（摘要一致：保存）或 204（摘要不同：丢弃）
+
+";
+
 /// Lists the upload folder: name, size and MD5 of every file, and whether
 /// any temporary file was left behind.
-fn describe_folder(dir: &Path, first_numbers: &str) -> io::Result<String> {
+fn describe_folder(dir: &Path, first_numbers: &str, lang: Lang) -> io::Result<String> {
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -255,20 +321,30 @@ fn describe_folder(dir: &Path, first_numbers: &str) -> io::Result<String> {
         let md5 = md5_hex(contents);
         let note = if name.starts_with(".upload-") {
             temporaries += 1;
-            "  <- a temporary file left behind!"
+            lang.pick(
+                "  <- a temporary file left behind!",
+                "  <- 留下了一个临时文件！",
+            )
         } else if name == "numbers.bin" && md5 == first_numbers {
-            "  <- the first upload's bytes: the damaged one changed nothing"
+            lang.pick(
+                "  <- the first upload's bytes: the damaged one changed nothing",
+                "  <- 第一次上传的字节：被损坏的那次什么也没改变",
+            )
         } else {
             ""
         };
         let _ = writeln!(
             out,
-            "  {name:<12} {:>5} bytes, md5 {md5}{note}",
-            contents.len()
+            "  {name:<12} {:>5} {}, md5 {md5}{note}",
+            contents.len(),
+            lang.pick("bytes", "字节")
         );
     }
     if temporaries == 0 {
-        out.push_str("  (no temporary files left behind)\n");
+        out.push_str(lang.pick(
+            "  (no temporary files left behind)\n",
+            "  （没有留下临时文件）\n",
+        ));
     }
     Ok(out)
 }

@@ -70,7 +70,7 @@ pub use client::{
     replies_mark, run_client, upload, upload_file, upload_with_progress, Phase, Receipt,
     SessionSummary, UploadError, Verdict,
 };
-pub use demo::demo_transcript;
+pub use demo::{demo_transcript, demo_transcript_in};
 pub use server::{
     handle_connection, serve, ConnectionReport, ServerConfig, ServerLog, DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_INFO_LEN,

@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
+use common::lang::Lang;
 use common::LimitArgs;
 use md5_upload::DEFAULT_MAX_FILE_SIZE;
 use md5_upload::{run_client, serve, ServerConfig, ServerLog};
@@ -27,6 +28,10 @@ can glue or cut messages. Without a subcommand it runs the demo, in which one up
 on the way; `server` and `client` are the two-terminal version."
 )]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -69,9 +74,11 @@ fn seconds(value: f64, flag: &str) -> Result<Duration> {
 }
 
 fn main() -> Result<ExitCode> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         None => {
-            let transcript = md5_upload::demo_transcript().context("the demo failed")?;
+            let lang = Lang::choose(cli.lang.as_deref());
+            let transcript = md5_upload::demo_transcript_in(lang).context("the demo failed")?;
             let mut out = io::stdout().lock();
             out.write_all(transcript.as_bytes())?;
             out.flush()?;

@@ -20,3 +20,12 @@ fn demo_tells_the_story() {
     assert!(text.contains("0 sticky read(s)"), "{text}");
     assert!(text.contains("verdict: FIXED AND VERIFIED"), "{text}");
 }
+
+/// The same demo told in Chinese: the same uploads, the same 203s and 204, the same timeline.
+#[test]
+fn demo_zh() {
+    let text = md5_upload::demo_transcript_in(common::lang::Lang::Zh).unwrap();
+    assert_eq!(text.matches("<- 203 verified").count(), 3, "{text}");
+    assert!(text.contains("结论：已修好"), "{text}");
+    insta::assert_snapshot!("demo_zh", text);
+}

@@ -64,6 +64,7 @@ use std::time::Duration;
 use common::cli::InputLines;
 use common::demo::{Verdict, DEMO_READ_TIMEOUT, EXEC_SCRIPT};
 use common::encoding::Encoding;
+use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::timeline::{Analysis, Piece};
 use common::{Acceptor, Limits, ShellLimits, Tap, Timeline};
@@ -323,6 +324,18 @@ pub fn no_reply_line(timeout: Duration) -> String {
     )
 }
 
+/// [`no_reply_line`] told in `lang`.
+pub fn no_reply_line_in(timeout: Duration, lang: Lang) -> String {
+    match lang {
+        Lang::En => no_reply_line(timeout),
+        Lang::Zh => format!(
+            "（{} ms 内没有回复：命令什么也没输出，而 TCP 字节流里没有“空消息”，所以没有\
+             东西可收；也可能命令还在运行）",
+            timeout.as_millis()
+        ),
+    }
+}
+
 /// Writes a reply as the user sees it: the bytes as they came, plus a line
 /// ending when the read stopped mid-line, so the next prompt starts on its
 /// own line.
@@ -498,8 +511,14 @@ pub fn conversation_transcript() -> io::Result<String> {
 /// switched on: a client read of another size, `TCP_NODELAY` on both ends.
 /// Still synchronised turn by turn, so it is identical on every run too.
 pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
+    conversation_transcript_in(tweaks, Lang::En)
+}
+
+/// [`conversation_transcript_with`] told in `lang`.
+pub fn conversation_transcript_in(tweaks: Tweaks, lang: Lang) -> io::Result<String> {
+    let zh = lang.is_zh();
     let read_size = tweaks.read_size.max(1);
-    let timeline = Timeline::new("server -> client");
+    let timeline = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
     let (written_tx, written_rx) = mpsc::channel::<usize>();
     let server_timeline = timeline.clone();
     let server = common::spawn_loopback(move |listener| {
@@ -508,10 +527,11 @@ pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
         handle_connection_with(stream, &ServerConfig::default(), |served| {
             // Recorded by hand, one message per reply, whatever number of
             // write calls write_all needed.
-            let label = if served.reply_len == 0 {
-                format!("reply to `{}` (no output: nothing sent)", served.command)
-            } else {
-                format!("reply to `{}`", served.command)
+            let label = match (served.reply_len == 0, zh) {
+                (true, false) => format!("reply to `{}` (no output: nothing sent)", served.command),
+                (false, false) => format!("reply to `{}`", served.command),
+                (true, true) => format!("`{}` 的回复（没有输出：什么也没发）", served.command),
+                (false, true) => format!("`{}` 的回复", served.command),
             };
             server_timeline.sent_labeled(label, served.reply_len);
             // The client may already have gone after an error; nothing to tell then.
@@ -556,7 +576,7 @@ pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
                 Some(reads - 1)
             }
             None => {
-                let _ = writeln!(out, "{}", no_reply_line(DEMO_READ_TIMEOUT));
+                let _ = writeln!(out, "{}", no_reply_line_in(DEMO_READ_TIMEOUT, lang));
                 None
             }
         };
@@ -575,23 +595,29 @@ pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
     drop(client);
 
     let _ = writeln!(out);
-    out.push_str(&timeline.render());
+    out.push_str(&timeline.render_in(lang));
     let analysis = timeline.analysis();
     let lengths: Vec<usize> = timeline.messages().iter().map(|m| m.len).collect();
-    let (verdict, lines) = judge(&turns, &lengths, &analysis, read_size);
+    let (verdict, lines) = judge(&turns, &lengths, &analysis, read_size, lang);
     let _ = writeln!(out);
-    let _ = writeln!(out, "What the user saw:");
+    let _ = writeln!(out, "{}", lang.pick("What the user saw:", "用户看到的："));
     for line in lines {
-        out.push_str(&common::demo::wrap(&line, 88, "  - ", "    "));
+        out.push_str(&common::lang::wrap(&line, 88, "  - ", "    "));
     }
-    match verdict {
-        Verdict::Intact => {
+    match (verdict, zh) {
+        (Verdict::Intact, false) => {
             let _ = writeln!(
                 out,
                 "Verdict: every reply arrived whole, in its own read; this time, by luck."
             );
         }
-        Verdict::Broken(why) => {
+        (Verdict::Intact, true) => {
+            let _ = writeln!(
+                out,
+                "结论：每条回复都完整地落在自己的那次读取里；这次全凭运气。"
+            );
+        }
+        (Verdict::Broken(why), false) => {
             let _ = writeln!(out, "Verdict: broken: {why}.");
             let _ = writeln!(
                 out,
@@ -600,6 +626,17 @@ pub fn conversation_transcript_with(tweaks: Tweaks) -> io::Result<String> {
             let _ = writeln!(
                 out,
                 "protocol says where a reply ends. Stage 3 (sleep-fix) sends the length first."
+            );
+        }
+        (Verdict::Broken(why), true) => {
+            let _ = writeln!(out, "结论：出错了：{why}。");
+            let _ = writeln!(
+                out,
+                "一次 write 不等于一次 read：TCP 传的是字节流，不是消息，这个协议里也没有任何东西"
+            );
+            let _ = writeln!(
+                out,
+                "标出一条回复在哪里结束（没有消息边界）。第 3 阶段（sleep-fix）先发送长度。"
             );
         }
     }
@@ -613,7 +650,9 @@ fn judge(
     lengths: &[usize],
     analysis: &Analysis,
     read_size: usize,
+    lang: Lang,
 ) -> (Verdict, Vec<String>) {
+    let zh = lang.is_zh();
     let command_of = |message: usize| {
         turns
             .iter()
@@ -624,7 +663,19 @@ fn judge(
     for turn in turns {
         let own_len = lengths.get(turn.message).copied().unwrap_or(0);
         let Some(read) = turn.read.and_then(|r| analysis.reads.get(r)) else {
-            lines.push(if own_len == 0 {
+            lines.push(if zh && own_len == 0 {
+                format!(
+                    "`{}` 什么也没输出，所以服务端什么也没发，这次读取只能超时：TCP 字节流里\
+                     没有“空消息”。",
+                    turn.command
+                )
+            } else if zh {
+                format!(
+                    "读取放弃时，`{}` 的回复一个字节也还没到；它的 {own_len} 字节会出现在后面\
+                     某次回答里。",
+                    turn.command
+                )
+            } else if own_len == 0 {
                 format!(
                     "`{}` printed nothing, so the server sent nothing and the read could only \
                      time out: a TCP stream has no empty message.",
@@ -643,25 +694,38 @@ fn judge(
             .pieces
             .iter()
             .map(|p| {
-                let whose = if p.message == turn.message {
-                    "its own".to_string()
-                } else {
-                    format!("`{}`'s", command_of(p.message))
+                let whose = match (p.message == turn.message, zh) {
+                    (true, false) => "its own".to_string(),
+                    (false, false) => format!("`{}`'s", command_of(p.message)),
+                    (true, true) => "它自己".to_string(),
+                    (false, true) => format!(" `{}` ", command_of(p.message)),
                 };
-                describe_piece(p, lengths.get(p.message).copied().unwrap_or(0), &whose)
+                let len = lengths.get(p.message).copied().unwrap_or(0);
+                if zh {
+                    describe_piece_zh(p, len, &whose)
+                } else {
+                    describe_piece(p, len, &whose)
+                }
             })
             .collect();
-        let shown = match parts.as_slice() {
-            [] => "is bytes the timeline cannot place".to_string(),
-            [one] => format!("is {one}"),
-            [first, rest @ ..] => format!("starts with {first}, then {}", rest.join(", then ")),
+        let shown = match (parts.as_slice(), zh) {
+            ([], true) => "是时间线无法归属的字节".to_string(),
+            ([one], true) => format!("是{one}"),
+            ([first, rest @ ..], true) => {
+                format!("开头是{first}，接着是{}", rest.join("，接着是")).replace("  ", " ")
+            }
+            (parts, false) => shown_en(parts),
         };
         let mut why = Vec::new();
         if read.is_sticky() {
-            why.push(format!(
-                "one read returned bytes of {} replies (sticky)",
-                in_words(read.pieces.len())
-            ));
+            why.push(if zh {
+                format!("一次读取返回了 {} 条回复的字节（粘包）", read.pieces.len())
+            } else {
+                format!(
+                    "one read returned bytes of {} replies (sticky)",
+                    in_words(read.pieces.len())
+                )
+            });
         }
         for p in &read.pieces {
             let carriers = analysis
@@ -670,37 +734,76 @@ fn judge(
                 .map_or(0, |reads| reads.len());
             let len = lengths.get(p.message).copied().unwrap_or(0);
             if carriers > 1 && p.end < len && p.message == turn.message {
-                why.push(format!(
-                    "one read stops at {read_size} bytes, so the other {} wait in the socket \
-                     for the next read (split)",
-                    len - p.end
-                ));
+                why.push(if zh {
+                    format!(
+                        "一次读取最多 {read_size} 字节，其余 {} 字节留在接收缓冲区里等下一次读取（拆包）",
+                        len - p.end
+                    )
+                } else {
+                    format!(
+                        "one read stops at {read_size} bytes, so the other {} wait in the socket \
+                         for the next read (split)",
+                        len - p.end
+                    )
+                });
             } else if carriers > 1 && p.end == len && p.start > 0 {
-                why.push(format!(
-                    "`{}`'s reply was cut across {} reads (split)",
-                    command_of(p.message),
-                    in_words(carriers)
-                ));
+                why.push(if zh {
+                    format!(
+                        "`{}` 的回复被切成了 {carriers} 次读取（拆包）",
+                        command_of(p.message)
+                    )
+                } else {
+                    format!(
+                        "`{}`'s reply was cut across {} reads (split)",
+                        command_of(p.message),
+                        in_words(carriers)
+                    )
+                });
             }
         }
         if !read.pieces.iter().any(|p| p.message == turn.message) {
-            why.push(if own_len > 0 {
-                format!("its own {own_len} bytes are still waiting for a later read")
-            } else {
-                "it printed nothing itself: every byte shown belongs to an earlier reply"
-                    .to_string()
+            why.push(match (own_len > 0, zh) {
+                (true, false) => {
+                    format!("its own {own_len} bytes are still waiting for a later read")
+                }
+                (false, false) => {
+                    "it printed nothing itself: every byte shown belongs to an earlier reply"
+                        .to_string()
+                }
+                (true, true) => format!("它自己的 {own_len} 字节还在等后面的读取"),
+                (false, true) => "它自己什么也没输出：显示的每个字节都属于更早的回复".to_string(),
             });
         }
-        let mut line = format!("the answer shown for `{}` {shown}", turn.command);
-        if why.is_empty() {
-            line.push_str(": nothing was left over from earlier replies, so this one is right.");
-        } else {
-            line.push_str(&format!(": {}.", why.join(", and ")));
-        }
+        let line = match (why.is_empty(), zh) {
+            (true, false) => format!(
+                "the answer shown for `{}` {shown}: nothing was left over from earlier replies, \
+                 so this one is right.",
+                turn.command
+            ),
+            (false, false) => format!(
+                "the answer shown for `{}` {shown}: {}.",
+                turn.command,
+                why.join(", and ")
+            ),
+            (true, true) => format!(
+                "给 `{}` 显示的回答{shown}：之前的回复没有剩下字节，所以这次是对的。",
+                turn.command
+            ),
+            (false, true) => format!(
+                "给 `{}` 显示的回答{shown}：{}。",
+                turn.command,
+                why.join("；而且").replace("而且`", "而且 `")
+            ),
+        };
         lines.push(line);
     }
     let verdict = if analysis.sticky_reads == 0 && analysis.split_messages == 0 {
         Verdict::Intact
+    } else if zh {
+        Verdict::Broken(format!(
+            "粘包读取 {} 次，拆开的回复 {} 条",
+            analysis.sticky_reads, analysis.split_messages
+        ))
     } else {
         Verdict::Broken(format!(
             "{} sticky {}, {} split {}",
@@ -711,6 +814,15 @@ fn judge(
         ))
     };
     (verdict, lines)
+}
+
+/// What the answer shown was, in English: "is its own 3 bytes, whole".
+fn shown_en(parts: &[String]) -> String {
+    match parts {
+        [] => "is bytes the timeline cannot place".to_string(),
+        [one] => format!("is {one}"),
+        [first, rest @ ..] => format!("starts with {first}, then {}", rest.join(", then ")),
+    }
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -744,6 +856,20 @@ fn describe_piece(p: &Piece, len: usize, whose: &str) -> String {
     }
 }
 
+/// The same in Chinese: "它自己的 1492 字节中的前 1024 字节", ...; `whose`
+/// is "它自己" or a command in backticks with a space either side.
+fn describe_piece_zh(p: &Piece, len: usize, whose: &str) -> String {
+    if p.start == 0 && p.end == len {
+        format!("{whose}的全部 {len} 字节")
+    } else if p.start == 0 {
+        format!("{whose}的 {len} 字节中的前 {} 字节", p.end)
+    } else if p.end == len {
+        format!("{whose}输出的最后 {} 字节", p.end - p.start)
+    } else {
+        format!("{whose}输出的第 {}..{} 字节", p.start, p.end)
+    }
+}
+
 /// The demo: what the stage is, the conversation with its timeline and
 /// verdict, and what to try next.
 pub fn demo_transcript() -> io::Result<String> {
@@ -753,61 +879,108 @@ pub fn demo_transcript() -> io::Result<String> {
 /// [`demo_transcript`] with the popular non-fixes of `tweaks` switched on
 /// (`--read-size N`, `--nodelay`), and a note on what each really changes.
 pub fn demo_transcript_with(tweaks: Tweaks) -> io::Result<String> {
+    demo_transcript_in(tweaks, Lang::En)
+}
+
+/// [`demo_transcript_with`] told in `lang`.
+pub fn demo_transcript_in(tweaks: Tweaks, lang: Lang) -> io::Result<String> {
+    let zh = lang.is_zh();
     let read_size = tweaks.read_size.max(1);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Stage 2, naive-exec-sticky: remote command execution, one recv({read_size}) per reply"
-    );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "The client sends a command line; the server runs it and sends back what it printed,"
-    );
-    let _ = writeln!(
-        out,
-        "with nothing around it; the client shows what ONE read of up to {read_size} bytes returns."
-    );
-    if tweaks.nodelay {
+    if zh {
         let _ = writeln!(
             out,
-            "Both sockets have TCP_NODELAY set (--nodelay): Nagle's algorithm is off."
+            "第 2 阶段，naive-exec-sticky：远程执行命令，每个回复只 recv({read_size}) 一次"
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "客户端发送一行命令；服务端执行它，把命令打印的内容原样发回，前后不加任何东西；"
+        );
+        let _ = writeln!(
+            out,
+            "客户端显示的是“一次”最多 {read_size} 字节的读取所返回的内容。"
+        );
+        if tweaks.nodelay {
+            let _ = writeln!(
+                out,
+                "两端的套接字都设置了 TCP_NODELAY（--nodelay）：Nagle 算法已关闭。"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "127.0.0.1 上真实的服务端和客户端依次执行 {} 条命令：",
+            EXEC_SCRIPT.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Stage 2, naive-exec-sticky: remote command execution, one recv({read_size}) per reply"
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "The client sends a command line; the server runs it and sends back what it printed,"
+        );
+        let _ = writeln!(
+            out,
+            "with nothing around it; the client shows what ONE read of up to {read_size} bytes returns."
+        );
+        if tweaks.nodelay {
+            let _ = writeln!(
+                out,
+                "Both sockets have TCP_NODELAY set (--nodelay): Nagle's algorithm is off."
+            );
+        }
+        let _ = writeln!(
+            out,
+            "A real server and client on 127.0.0.1 run {} commands:",
+            EXEC_SCRIPT.len()
         );
     }
-    let _ = writeln!(
-        out,
-        "A real server and client on 127.0.0.1 run {} commands:",
-        EXEC_SCRIPT.len()
-    );
     let _ = writeln!(out);
-    out.push_str(&conversation_transcript_with(tweaks)?);
+    out.push_str(&conversation_transcript_in(tweaks, lang)?);
     if !tweaks.is_default() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "What the flags changed:");
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.pick("What the flags changed:", "这些选项改变了什么：")
+        );
         if tweaks.nodelay {
-            out.push_str(&common::demo::wrap(
-                "--nodelay: small writes now leave at once instead of waiting for the ACK of \
-                 earlier data (RFC 896). That changes when bytes are sent, not where a reader's \
-                 read stops: a read still returns whatever is waiting, up to its size, and \
-                 nothing on the wire says where a reply ends.",
+            out.push_str(&common::lang::wrap(
+                lang.pick(
+                    "--nodelay: small writes now leave at once instead of waiting for the ACK of \
+                     earlier data (RFC 896). That changes when bytes are sent, not where a reader's \
+                     read stops: a read still returns whatever is waiting, up to its size, and \
+                     nothing on the wire says where a reply ends.",
+                    "--nodelay：小块写入现在立刻发出，不再等前面数据的 ACK（RFC 896）。这改变的是\
+                     字节什么时候发出，而不是读取在哪里停下：一次读取仍然返回接收缓冲区里已有的\
+                     全部字节（不超过它的大小），线路上也仍然没有任何东西标出一条回复在哪里结束。",
+                ),
                 88,
                 "  - ",
                 "    ",
             ));
         }
         if read_size != READ_SIZE {
-            out.push_str(&common::demo::wrap(
-                &format!(
+            let text = if zh {
+                format!(
+                    "--read-size {read_size}：每次回答是一次最多 {read_size} 字节的读取，而不是 \
+                     1024。这只是挪动了切口，并没有去掉它：超过 {read_size} 字节的回答照样被拆开；\
+                     分几次到达的回答（天气：--split 1）不管读多大都会被拆开；读得越大，也会顺带\
+                     拿走更多已在等待的字节，包括下一条回复。"
+                )
+            } else {
+                format!(
                     "--read-size {read_size}: each answer is one read of up to {read_size} \
                      bytes instead of 1024. That moves the cut, it does not remove it: an \
                      answer longer than {read_size} bytes is split, and one that arrives in \
                      pieces (weather: --split 1) is split whatever the size; a bigger read \
                      also takes more of whatever is waiting, the next reply included."
-                ),
-                88,
-                "  - ",
-                "    ",
-            ));
+                )
+            };
+            out.push_str(&common::lang::wrap(&text, 88, "  - ", "    "));
         }
     }
     let mut flags = String::new();
@@ -818,7 +991,11 @@ pub fn demo_transcript_with(tweaks: Tweaks) -> io::Result<String> {
         flags.push_str(" --nodelay");
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Try it in two terminals:");
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick("Try it in two terminals:", "在两个终端里亲手试试：")
+    );
     let _ = writeln!(out, "    cargo run -p naive-exec-sticky -- server");
     let _ = writeln!(
         out,
@@ -827,18 +1004,33 @@ pub fn demo_transcript_with(tweaks: Tweaks) -> io::Result<String> {
     if read_size >= 1492 {
         // seq 1 400's 1,492 bytes fit in one read: nothing is left over to
         // glue on a quiet loopback, so send the student to the weather.
-        let _ = writeln!(
-            out,
-            "Then put the weather proxy in between (docs/weather.md, --split 1 --lockstep): the"
-        );
-        let _ = writeln!(
-            out,
-            "same client cuts `echo hi`'s 3 bytes, because a read returns what has arrived."
-        );
+        if zh {
+            let _ = writeln!(
+                out,
+                "然后在中间放上天气代理（docs/zh-CN/weather.md，--split 1 --lockstep）：同一个客户端"
+            );
+            let _ = writeln!(
+                out,
+                "会把 `echo hi` 的 3 个字节拆开，因为一次读取返回的是已经到达的字节。"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Then put the weather proxy in between (docs/weather.md, --split 1 --lockstep): the"
+            );
+            let _ = writeln!(
+                out,
+                "same client cuts `echo hi`'s 3 bytes, because a read returns what has arrived."
+            );
+        }
     } else {
         let _ = writeln!(
             out,
-            "The tail of seq's output appears where `hi` was expected. Then type commands yourself."
+            "{}",
+            lang.pick(
+                "The tail of seq's output appears where `hi` was expected. Then type commands yourself.",
+                "seq 输出的尾巴出现在本该是 `hi` 的地方。然后自己输入命令试试。",
+            )
         );
     }
     Ok(out)

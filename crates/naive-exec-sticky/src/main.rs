@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
+use common::lang::Lang;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
 
@@ -28,6 +29,10 @@ use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
                   --allow-remote."
 )]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
     /// Demo: make each answer one read of up to N bytes instead of 1024 (the "bigger
@@ -120,7 +125,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print!(
                 "{}",
-                naive_exec_sticky::demo_transcript_with(tweaks).context("the demo failed")?
+                naive_exec_sticky::demo_transcript_in(tweaks, Lang::choose(cli.lang.as_deref()))
+                    .context("the demo failed")?
             );
             Ok(())
         }

@@ -28,32 +28,52 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::demo::{wrap, Verdict, EXEC_SCRIPT};
+use common::demo::{Verdict, EXEC_SCRIPT};
+use common::lang::{wrap, Lang};
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{spawn_loopback, Tap, Timeline};
 
-use crate::{recv_reply, send_command, serve_connection, ReplyError, ServerConfig, RECV_SIZE};
+use crate::{
+    preview, recv_reply, send_command, serve_connection, ReplyError, ServerConfig, RECV_SIZE,
+};
 
 /// The complete demo: the same conversation without and with the pause,
 /// what the pause cost, and how to try it in two terminals.
 pub fn demo_transcript() -> io::Result<String> {
+    demo_transcript_in(Lang::En)
+}
+
+/// [`demo_transcript`] told in `lang`.
+pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
+    let zh = lang.is_zh();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Stage 3, sleep-fix: the length as digits, a pause, then the output\n\n\
+    if zh {
+        let _ = writeln!(
+            out,
+            "第 3 阶段，sleep-fix：先发十进制数字表示的长度，停顿一下，再发输出\n\n\
+             服务端回答每条命令时，先用 ASCII 数字发出输出的长度，停顿，再发送输出。\n\
+             客户端把“一次”最多 1024 字节的读取当作长度，然后一直读到够这么多字节为止。\n\
+             127.0.0.1 上真实的服务端和客户端把第 2 阶段的 4 条命令跑两遍：\n\
+             先不停顿，再停顿。"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Stage 3, sleep-fix: the length as digits, a pause, then the output\n\n\
          The server answers each command with the output's length as ASCII digits, pauses,\n\
          then sends the output. The client takes ONE read of up to 1024 bytes as the length,\n\
          then reads until it has that many bytes. A real server and client on 127.0.0.1 run\n\
          stage 2's 4 commands twice: without the pause, then with it."
-    );
+        );
+    }
     let _ = writeln!(out);
 
-    let unpaused = run_conversation(Duration::ZERO)?;
+    let unpaused = run_conversation(Duration::ZERO, lang)?;
     out.push_str(&unpaused.transcript());
     let _ = writeln!(out);
 
     let pause = crate::DEFAULT_PAUSE;
-    let paused = run_conversation(pause)?;
+    let paused = run_conversation(pause, lang)?;
     out.push_str(&paused.transcript());
     let _ = writeln!(out);
 
@@ -61,48 +81,85 @@ pub fn demo_transcript() -> io::Result<String> {
     // would differ on every run, and the cost is simply the pause times the
     // number of replies, whatever the machine.
     let cost = pause.as_millis() * paused.replies as u128;
-    let _ = writeln!(
-        out,
-        "What the pause cost: {} replies x {} ms = {cost} ms spent sleeping, on top of\n\
+    if zh {
+        let _ = writeln!(
+            out,
+            "停顿的代价：{} 条回复 x {} ms = {cost} ms 花在睡眠上，这还不算执行命令的时间；\n\
+         `true` 的空回复也照样付了这笔。",
+            paused.replies,
+            pause.as_millis()
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "为什么这不算修好：停顿是在赌时机。只有客户端在输出到达之前读走数字，它才管用；\n\
+         网络慢一点或忙一点、客户端没被及时调度、中间有个会攒数据的代理，这场赌就输了，\n\
+         回复会像不停顿时一样被读错。数字也只用一次 recv 读：网络把 \"14\" 和 \"92\"\n\
+         分开送到（拆包），客户端同样出错。第 4 阶段（length-header-fix）用循环读满的\n\
+         4 字节长度头取代了这场赌博。"
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "在两个终端里亲手试试：");
+        let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
+        let _ = writeln!(
+            out,
+            "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
+        );
+        let _ = writeln!(
+            out,
+            "不停顿时，数字会不会和输出粘在一起取决于时机：多跑几次客户端。然后不带 --pause-ms\n\
+         （即 100 ms）重启服务端，再跑一次。"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "What the pause cost: {} replies x {} ms = {cost} ms spent sleeping, on top of\n\
          running the commands; the empty reply to `true` paid it too.",
-        paused.replies,
-        pause.as_millis()
-    );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "Why this is not a fix: the pause is a bet on timing. It works only if the client\n\
+            paused.replies,
+            pause.as_millis()
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Why this is not a fix: the pause is a bet on timing. It works only if the client\n\
          reads the digits before the output arrives; a slower or busier network, a client\n\
          that is not scheduled in time, or a proxy that buffers loses the bet, and the reply\n\
          is misread as it was without the pause. The digits are also read with a single\n\
          recv: a network that delivers \"14\" and \"92\" separately (a split) breaks the\n\
          client too. Stage 4 (length-header-fix) replaces the bet with a 4-byte header read\n\
          in a loop."
-    );
-    let _ = writeln!(out);
-    let _ = writeln!(out, "Try it in two terminals:");
-    let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
-    let _ = writeln!(
-        out,
-        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
-    );
-    let _ = writeln!(
-        out,
-        "Without the pause, whether the digits glue depends on timing: run the client a few\n\
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Try it in two terminals:");
+        let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
+        let _ = writeln!(
+            out,
+            "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
+        );
+        let _ = writeln!(
+            out,
+            "Without the pause, whether the digits glue depends on timing: run the client a few\n\
          times. Then restart the server without --pause-ms (100 ms) and run it again."
-    );
+        );
+    }
     Ok(out)
 }
 
 /// One run of the conversation with this pause: what the client printed,
 /// the boundary timeline (server -> client) and the verdict.
 pub fn conversation_transcript(pause: Duration) -> io::Result<String> {
-    Ok(run_conversation(pause)?.transcript())
+    conversation_transcript_in(pause, Lang::En)
+}
+
+/// [`conversation_transcript`] told in `lang`.
+pub fn conversation_transcript_in(pause: Duration, lang: Lang) -> io::Result<String> {
+    Ok(run_conversation(pause, lang)?.transcript())
 }
 
 /// What one run produced.
 struct Run {
     pause: Duration,
+    lang: Lang,
     /// What the client printed, one line per event.
     client: String,
     timeline: Timeline,
@@ -113,19 +170,28 @@ struct Run {
 impl Run {
     fn transcript(&self) -> String {
         let mut out = String::new();
-        let heading = format!("--- with --pause-ms {} ---", self.pause.as_millis());
+        let zh = self.lang.is_zh();
+        let heading = format!(
+            "--- {} --pause-ms {} ---",
+            self.lang.pick("with", "使用"),
+            self.pause.as_millis()
+        );
         let _ = writeln!(out, "{heading}");
         out.push_str(&self.client);
         let _ = writeln!(out);
-        out.push_str(&self.timeline.render());
-        match self.verdict() {
-            (Verdict::Intact, why) => {
-                out.push_str(&wrap(&format!("Verdict: intact: {why}"), 84, "", "  "));
-            }
-            (Verdict::Broken(why), _) => {
-                out.push_str(&wrap(&format!("Verdict: broken: {why}"), 84, "", "  "));
-            }
-        }
+        out.push_str(&self.timeline.render_in(self.lang));
+        let (verdict, why) = if zh {
+            self.verdict_zh()
+        } else {
+            self.verdict()
+        };
+        let line = match (verdict, zh) {
+            (Verdict::Intact, false) => format!("Verdict: intact: {why}"),
+            (Verdict::Broken(why), false) => format!("Verdict: broken: {why}"),
+            (Verdict::Intact, true) => format!("结论：完好：{why}"),
+            (Verdict::Broken(why), true) => format!("结论：出错了：{why}"),
+        };
+        out.push_str(&wrap(&line, 84, "", "  "));
         out
     }
 
@@ -205,6 +271,76 @@ impl Run {
         }
         (Verdict::Intact, why)
     }
+
+    /// [`Run::verdict`] in Chinese, from the same analysis.
+    fn verdict_zh(&self) -> (Verdict, String) {
+        let messages = self.timeline.messages();
+        let analysis = self.timeline.analysis();
+        let is_length = |i: usize| i % 2 == 0;
+        let name = |i: usize| messages[i].label.clone();
+        let mut problems = Vec::new();
+        if let Some((r, read)) = analysis
+            .reads
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.is_sticky())
+        {
+            let parts: Vec<String> = read
+                .pieces
+                .iter()
+                .map(|p| {
+                    let len = messages[p.message].len;
+                    if p.start == 0 && p.end == len {
+                        format!("{}（全部 {len} 字节）", name(p.message))
+                    } else {
+                        format!("{}的第 {}..{} 字节", name(p.message), p.start, p.end)
+                    }
+                })
+                .collect();
+            problems.push(format!(
+                "第 {} 次读取返回了 {}：数字和输出粘在一起（粘包），长度再也解析不出来",
+                r + 1,
+                parts.join("，以及 ")
+            ));
+        }
+        for (i, reads) in analysis.carried_by.iter().enumerate() {
+            if is_length(i) && reads.len() > 1 {
+                problems.push(format!(
+                    "{}被切在第 {} 次读取里（拆包）：客户端把第一段当成了完整的长度",
+                    name(i),
+                    join_numbers(reads)
+                ));
+            }
+        }
+        if analysis.unread > 0 {
+            problems.push(format!("有 {} 字节始终没有被读取", analysis.unread));
+        }
+        if problems.is_empty() && self.replies < EXEC_SCRIPT.len() {
+            problems.push(format!(
+                "对话在 {} 条回复（共 {} 条）之后中断",
+                self.replies,
+                EXEC_SCRIPT.len()
+            ));
+        }
+        if !problems.is_empty() {
+            return (Verdict::Broken(problems.join("；")), String::new());
+        }
+        let reassembled: Vec<String> = analysis
+            .carried_by
+            .iter()
+            .enumerate()
+            .filter(|(i, reads)| !is_length(*i) && reads.len() > 1)
+            .map(|(i, reads)| format!("{}用了第 {} 次读取", name(i), join_numbers(reads)))
+            .collect();
+        let mut why = String::from("每个长度都单独落在自己的一次读取里");
+        if !reassembled.is_empty() {
+            why.push_str(&format!(
+                "，客户端的循环把每条回复重新拼完整了（{}）",
+                reassembled.join("，")
+            ));
+        }
+        (Verdict::Intact, why)
+    }
 }
 
 fn join_numbers(numbers: &[usize]) -> String {
@@ -214,8 +350,9 @@ fn join_numbers(numbers: &[usize]) -> String {
 
 /// Runs [`EXEC_SCRIPT`] against a fresh server with this pause, both ends
 /// synchronised turn by turn.
-fn run_conversation(pause: Duration) -> io::Result<Run> {
-    let timeline = Timeline::new("server -> client");
+fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
+    let zh = lang.is_zh();
+    let timeline = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
     let (turn_tx, turn_rx) = mpsc::channel();
     let (ack_tx, ack_rx) = mpsc::channel();
     let side = Arc::new(Mutex::new(ServerSide {
@@ -223,6 +360,7 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
         written: 0,
         recorded: 0,
         command: String::new(),
+        lang,
         output_pending: false,
         turn_over: turn_tx,
         client_read: ack_rx,
@@ -258,11 +396,27 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
         match recv_reply(&mut reader) {
             Ok(reply) => {
                 replies += 1;
-                client.push_str(&show_reply(&reply));
+                client.push_str(&show_reply(&reply, lang));
             }
             // The demo's own plumbing failed: that is not the lesson, so
             // it is an error rather than a line in the transcript.
             Err(ReplyError::Io(e)) => return Err(e),
+            Err(e) if zh => {
+                let _ = writeln!(client, "客户端：{}", reply_error_zh(&e));
+                let _ = writeln!(
+                    client,
+                    "客户端：对话进行不下去了：客户端再也不知道一条回复从哪里开始\n        \
+                     （接下来读到的可能是数字，也可能是输出），只好关闭连接。"
+                );
+                let rest: Vec<String> = EXEC_SCRIPT[i + 1..]
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect();
+                if !rest.is_empty() {
+                    let _ = writeln!(client, "客户端：没能发出：{}", rest.join("、"));
+                }
+                break;
+            }
             Err(e) => {
                 // The error is one long line; break it after its first
                 // clause so the transcript stays readable.
@@ -292,6 +446,7 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
     server.join()?;
     Ok(Run {
         pause,
+        lang,
         client,
         timeline,
         replies,
@@ -300,7 +455,7 @@ fn run_conversation(pause: Duration) -> io::Result<Run> {
 
 /// A reply as the demo client shows it: the text (a long one shortened to
 /// its first and last lines) and how many bytes it was.
-fn show_reply(reply: &[u8]) -> String {
+fn show_reply(reply: &[u8], lang: Lang) -> String {
     let text = String::from_utf8_lossy(reply);
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::new();
@@ -308,7 +463,11 @@ fn show_reply(reply: &[u8]) -> String {
         for line in &lines[..3] {
             let _ = writeln!(out, "{line}");
         }
-        let _ = writeln!(out, "... ({} more lines) ...", lines.len() - 6);
+        let more = lines.len() - 6;
+        let _ = match lang {
+            Lang::En => writeln!(out, "... ({more} more lines) ..."),
+            Lang::Zh => writeln!(out, "...（省略 {more} 行）..."),
+        };
         for line in &lines[lines.len() - 3..] {
             let _ = writeln!(out, "{line}");
         }
@@ -317,15 +476,45 @@ fn show_reply(reply: &[u8]) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
-    let _ = match reply.len() {
-        0 => writeln!(
+    let _ = match (reply.len(), lang) {
+        (0, Lang::Zh) => writeln!(
+            out,
+            "（长度是 \"0\"：命令什么也没输出，这一次客户端知道不必再等）"
+        ),
+        (n, Lang::Zh) => writeln!(out, "（{n} 字节，和长度说的一样多）"),
+        (0, Lang::En) => writeln!(
             out,
             "(the length was \"0\": the command printed nothing, and this time the client \
              knew not to wait)"
         ),
-        n => writeln!(out, "({n} bytes, as many as the length said)"),
+        (n, Lang::En) => writeln!(out, "({n} bytes, as many as the length said)"),
     };
     out
+}
+
+/// The client's error in Chinese, for the Chinese transcript; the bytes are
+/// previewed exactly as in English.
+fn reply_error_zh(e: &ReplyError) -> String {
+    match e {
+        ReplyError::BadLength { received } => {
+            let mut text = format!(
+                "本该读到十进制数字表示的回复长度，却读到 {} 字节：{}",
+                received.len(),
+                preview(received, crate::PREVIEW_BYTES)
+            );
+            if received.first().is_some_and(|b| b.is_ascii_digit()) {
+                text.push_str(
+                    "；\n        数字后面跟着别的字节：这正是输出粘在长度后面（粘包）的样子",
+                );
+            }
+            text
+        }
+        ReplyError::ClosedBeforeLength => "服务端在发出回复长度之前就关闭了连接".to_string(),
+        ReplyError::Closed { got, expected } => {
+            format!("服务端在回复中途关闭了连接：{expected} 字节只到了 {got} 字节")
+        }
+        ReplyError::Io(e) => e.to_string(),
+    }
 }
 
 /// The server end's half of the turn-taking, shared by [`ServerEnd`] and
@@ -338,6 +527,8 @@ struct ServerSide {
     recorded: usize,
     /// The command being answered, for the messages' labels.
     command: String,
+    /// The language of the labels.
+    lang: Lang,
     /// The digits are recorded, the output not yet.
     output_pending: bool,
     /// "My turn is over; I have written this many bytes in all."
@@ -370,7 +561,10 @@ fn lock(side: &Mutex<ServerSide>) -> MutexGuard<'_, ServerSide> {
 /// hopes for.
 fn pause_in_turns(side: &Mutex<ServerSide>, pause: Duration) {
     let mut side = lock(side);
-    let label = format!("length of reply to `{}`", side.command);
+    let label = match side.lang {
+        Lang::En => format!("length of reply to `{}`", side.command),
+        Lang::Zh => format!("`{}` 回复的长度", side.command),
+    };
     side.record(label);
     side.output_pending = true;
     if pause.is_zero() {
@@ -407,7 +601,10 @@ impl Read for ServerEnd {
         {
             let mut side = lock(&self.side);
             if side.output_pending {
-                let label = format!("reply to `{}`", side.command);
+                let label = match side.lang {
+                    Lang::En => format!("reply to `{}`", side.command),
+                    Lang::Zh => format!("`{}` 的回复", side.command),
+                };
                 side.record(label);
                 side.output_pending = false;
                 side.end_turn();

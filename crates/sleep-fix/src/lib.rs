@@ -67,7 +67,9 @@ use common::{Acceptor, Limits};
 
 mod demo;
 
-pub use demo::{conversation_transcript, demo_transcript};
+pub use demo::{
+    conversation_transcript, conversation_transcript_in, demo_transcript, demo_transcript_in,
+};
 
 /// How many bytes one read asks for, on both ends: Python's `recv(1024)`.
 pub const RECV_SIZE: usize = 1024;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
+use common::lang::Lang;
 use common::netio::is_timeout;
 use common::{Acceptor, LimitArgs, ShellLimits};
 use sleep_fix::{connect, recv_reply, send_command, serve_with, ReplyError, ServerConfig};
@@ -29,6 +30,10 @@ breaks the client too. Stage 4 (length-header-fix) is the fix.";
 #[derive(Parser)]
 #[command(name = "sleep-fix", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -74,7 +79,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => demo(),
+        None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
             pause_ms,
@@ -105,8 +110,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> anyhow::Result<()> {
-    let transcript = sleep_fix::demo_transcript().context("the demo failed")?;
+fn demo(lang: Lang) -> anyhow::Result<()> {
+    let transcript = sleep_fix::demo_transcript_in(lang).context("the demo failed")?;
     io::stdout().lock().write_all(transcript.as_bytes())?;
     Ok(())
 }

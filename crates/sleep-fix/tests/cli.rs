@@ -140,7 +140,13 @@ fn server_refuses_remote_bind() {
 /// Without arguments the binary prints the demo and exits 0.
 #[test]
 fn demo_runs_without_arguments() {
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(BIN)
+        // English whatever the machine's locale: a zh_CN one would pick Chinese.
+        .env_remove("STICKY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("Stage 3, sleep-fix"), "{stdout}");

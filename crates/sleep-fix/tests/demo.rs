@@ -21,3 +21,11 @@ fn verdicts_follow_the_pause() {
     assert!(!paused.contains("<- STICKY"), "{paused}");
     assert!(paused.contains("Verdict: intact"), "{paused}");
 }
+
+/// The same demo told in Chinese: the same runs, the same glue without the pause.
+#[test]
+fn demo_zh() {
+    let text = sleep_fix::demo_transcript_in(common::lang::Lang::Zh).unwrap();
+    assert!(text.contains("粘包"), "{text}");
+    insta::assert_snapshot!("demo_zh", text);
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
+use common::lang::Lang;
 
 /// Stage 1: UDP keeps message boundaries.
 #[derive(Parser)]
@@ -23,6 +24,10 @@ use common::cli::{parse_addr, InputLines};
                   two-terminal version."
 )]
 struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -59,11 +64,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let lang = Lang::choose(cli.lang.as_deref());
     match cli.command {
         None => {
             print!(
                 "{}",
-                udp_echo::demo_transcript().context("the demo failed")?
+                udp_echo::demo_transcript_in(lang).context("the demo failed")?
             );
             Ok(())
         }

@@ -8,3 +8,12 @@
 fn demo() {
     insta::assert_snapshot!("demo", udp_echo::demo_transcript().unwrap());
 }
+
+/// The same demo told in Chinese: the same experiments, the same bytes.
+#[cfg(unix)]
+#[test]
+fn demo_zh() {
+    let text = udp_echo::demo_transcript_in(common::lang::Lang::Zh).unwrap();
+    assert!(text.contains("\"onetwothree\""), "{text}");
+    insta::assert_snapshot!("demo_zh", text);
+}
