@@ -43,6 +43,8 @@ use common::{spawn_loopback, LoopbackServer, ShellLimits};
 pub struct Column {
     /// The column's heading.
     pub name: &'static str,
+    /// The column's heading in Chinese.
+    pub name_zh: &'static str,
     /// The weather between client and server; `None` is a direct connection.
     pub weather: Option<Weather>,
 }
@@ -53,26 +55,32 @@ pub fn columns() -> Vec<Column> {
     vec![
         Column {
             name: "no proxy",
+            name_zh: "不经代理",
             weather: None,
         },
         Column {
             name: "split 1",
+            name_zh: "每次 1 字节",
             weather: lockstep(Weather::split(1)),
         },
         Column {
             name: "sizes 3,7",
+            name_zh: "按 3,7 字节切",
             weather: lockstep(Weather::sizes(&[3, 7])),
         },
         Column {
             name: "coalesce 200ms",
+            name_zh: "合并 200ms",
             weather: lockstep(Weather::coalesce(Duration::from_millis(200))),
         },
         Column {
             name: "seed 7",
+            name_zh: "随机种子 7",
             weather: lockstep(Weather::seeded(7)),
         },
         Column {
             name: "seed 42",
+            name_zh: "随机种子 42",
             weather: lockstep(Weather::seeded(42)),
         },
     ]
@@ -184,10 +192,10 @@ pub fn render(rows: &[Row]) -> String {
     render_in(rows, Lang::En)
 }
 
-/// [`render`] with its headings and legend told in `lang`. The cells say
-/// what went wrong in the words of each stage's verdict (English), and the
-/// commands stay as they are typed. Chinese columns are padded by display
-/// width (two columns a Chinese character).
+/// [`render`] with its headings, cells and legend told in `lang`. The
+/// stages keep their crate names and the commands stay as they are typed.
+/// Chinese columns are padded by display width (two columns a Chinese
+/// character).
 pub fn render_in(rows: &[Row], lang: Lang) -> String {
     let zh = lang.is_zh();
     let measure = |cell: &str| {
@@ -200,13 +208,17 @@ pub fn render_in(rows: &[Row], lang: Lang) -> String {
     let columns = columns();
     let mut table: Vec<Vec<String>> = Vec::new();
     let mut header = vec![lang.pick("stage", "阶段").to_string()];
-    header.extend(columns.iter().map(|c| c.name.to_string()));
+    header.extend(
+        columns
+            .iter()
+            .map(|c| lang.pick(c.name, c.name_zh).to_string()),
+    );
     table.push(header);
     for row in rows {
         let mut line = vec![row.stage.to_string()];
         line.extend(row.cells.iter().map(|cell| match cell {
             Verdict::Intact => "✓".to_string(),
-            Verdict::Broken(why) => format!("✗ {why}"),
+            Verdict::Broken(why) => format!("✗ {}", reason_in(why, lang)),
         }));
         table.push(line);
     }
@@ -265,14 +277,19 @@ pub fn render_in(rows: &[Row], lang: Lang) -> String {
                 .to_string(),
             Some(w) => w.describe(),
         };
-        let _ = write!(out, "\n  {:<14}  {flags}", column.name);
+        if zh {
+            let name = common::lang::pad(column.name_zh, 14);
+            let _ = write!(out, "\n  {name}  {flags}");
+        } else {
+            let _ = write!(out, "\n  {:<14}  {flags}", column.name);
+        }
     }
     out.push('\n');
     if zh {
         let _ = writeln!(
             out,
-            "画廊各行（第二部分，`cargo run -p framing-gallery`）：{}.",
-            framing_gallery::wire::MATRIX_SCRIPT
+            "画廊各行（第二部分，`cargo run -p framing-gallery`）：{}。",
+            framing_gallery::wire::MATRIX_SCRIPT_ZH
         );
     } else {
         let _ = writeln!(
@@ -282,6 +299,103 @@ pub fn render_in(rows: &[Row], lang: Lang) -> String {
         );
     }
     out
+}
+
+/// What went wrong in a cell, told in `lang`. The trials (here, in the
+/// gallery and in tokio-length) word their verdicts in English; each wording
+/// is matched against its template below and retold in Chinese, so both
+/// tables come from the same run. A wording with no template (an OS error's
+/// own text, say) stays as it is: the Chinese snapshot shows it if a trial's
+/// words change without this table.
+fn reason_in(why: &str, lang: Lang) -> String {
+    if !lang.is_zh() {
+        return why.to_string();
+    }
+    REASONS_ZH
+        .iter()
+        .find_map(|(en, zh)| retell(why, en, zh))
+        .unwrap_or_else(|| why.to_string())
+}
+
+/// Each English wording of a broken cell (`{}` stands for a value) and its
+/// Chinese form (`{0}`, `{1}` for the values, in the English order). More
+/// specific wordings come before the general ones that would also match.
+const REASONS_ZH: &[(&str, &str)] = &[
+    // Stages 2-4 (this file).
+    (
+        "command {} cut: ran {}",
+        "命令 {0} 被拆包：服务端执行的是 {1}",
+    ),
+    (
+        "reply {} shows reply {}'s tail",
+        "回复 {0} 开头是回复 {1} 的尾巴（粘包）",
+    ),
+    (
+        "reply {} cut at {} bytes",
+        "回复 {0} 在第 {1} 字节处被拆开（拆包）",
+    ),
+    ("reply {} never came", "回复 {0} 一直没到"),
+    ("reply {} wrong", "回复 {0} 内容不对"),
+    ("reply {} cut short", "回复 {0} 没收全"),
+    (
+        "length cut: read {} of {}",
+        "长度头被拆包：只读到 {0}（应为 {1}）",
+    ),
+    ("length glued to output", "长度头和输出粘包"),
+    ("length did not parse", "长度头解析失败"),
+    // Stages 5-6.
+    (
+        "JSON cut: read {} of {} B",
+        "JSON 报文被拆包：{1} 字节只读到 {0} 字节",
+    ),
+    ("file {} saved wrong", "文件 {0} 存下的内容不对"),
+    ("file {} not saved", "文件 {0} 没有存下"),
+    ("file {}: {}", "文件 {0}：{1}"),
+    // The gallery (`framing_gallery::wire`).
+    (
+        "message {} holds {} at byte {}",
+        "消息 {0} 的第 {2} 字节是 {1}",
+    ),
+    ("message {} refused: {}", "消息 {0} 被拒绝：{1}"),
+    ("message {} arrived as {} B", "消息 {0} 到达时成了 {1} 字节"),
+    ("message {} lost: {}", "消息 {0} 丢失：{1}"),
+    // Stage 4 on tokio (`tokio_length::rows`).
+    ("reply {}: {}", "回复 {0}：{1}"),
+    ("server task: {}", "服务端任务：{0}"),
+    ("server never saw the close", "服务端没等到连接关闭"),
+    ("server: {}", "服务端：{0}"),
+];
+
+/// `text` retold as `zh` when it has the form of `en`: each `{}` of `en`
+/// takes the shortest run of text up to the next fixed words (the last one
+/// takes the rest), and `{N}` in `zh` gives back the N-th value.
+fn retell(text: &str, en: &str, zh: &str) -> Option<String> {
+    let mut parts = en.split("{}");
+    let mut rest = text.strip_prefix(parts.next()?)?;
+    let mut values = Vec::new();
+    let literals: Vec<&str> = parts.collect();
+    for (i, literal) in literals.iter().enumerate() {
+        let value = if i + 1 == literals.len() && literal.is_empty() {
+            std::mem::take(&mut rest)
+        } else {
+            let at = rest.find(literal)?;
+            let value = &rest[..at];
+            rest = &rest[at + literal.len()..];
+            value
+        };
+        if value.is_empty() {
+            return None;
+        }
+        values.push(value);
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut out = zh.to_string();
+    for (i, value) in values.iter().enumerate() {
+        out = out.replace(&format!("{{{i}}}"), value);
+    }
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -742,4 +856,29 @@ fn first_words(text: &str) -> String {
 /// crate itself, since its ends are async.
 fn tokio_length_trial(column: &Column) -> io::Result<Verdict> {
     tokio_length::rows::weather_trial(column.weather.clone(), &COMMANDS, REPLY_TIMEOUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wordings the matrix snapshot does not show (the cells are
+    /// fixed) are retold too, and text no template fits stays as it was.
+    #[test]
+    fn reasons_are_retold_in_chinese() {
+        let zh = |why: &str| reason_in(why, Lang::Zh);
+        assert_eq!(
+            zh("reply 1 cut at 1024 bytes"),
+            "回复 1 在第 1024 字节处被拆开（拆包）"
+        );
+        assert_eq!(zh("reply 2: frame too large"), "回复 2：frame too large");
+        assert_eq!(zh("file 1: checksum mismatch"), "文件 1：checksum mismatch");
+        assert_eq!(zh("message 2 arrived as 7 B"), "消息 2 到达时成了 7 字节");
+        assert_eq!(zh("server never saw the close"), "服务端没等到连接关闭");
+        assert_eq!(zh("server task: panicked"), "服务端任务：panicked");
+        assert_eq!(zh("something new"), "something new");
+        assert_eq!(reason_in("reply 2 wrong", Lang::En), "reply 2 wrong");
+        // A template matches the whole text, not a prefix of it.
+        assert_eq!(retell("reply 2 wrong again", "reply {} wrong", "{0}"), None);
+    }
 }

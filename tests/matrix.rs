@@ -50,4 +50,10 @@ fn story_matrix() {
         }
     }
     insta::assert_snapshot!("matrix", matrix::render(&rows));
+    // The same run told in Chinese: no cell keeps an English reason.
+    let zh = matrix::render_in(&rows, common::lang::Lang::Zh);
+    for english in ["reply", "command", "cut", "message", "holds", "glued"] {
+        assert!(!zh.contains(english), "`{english}` left in:\n{zh}");
+    }
+    insta::assert_snapshot!("matrix_zh", zh);
 }

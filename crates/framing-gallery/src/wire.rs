@@ -201,3 +201,8 @@ pub fn matrix_trial(strategy: Strategy, weather: Option<&Weather>) -> io::Result
 pub const MATRIX_SCRIPT: &str = "an empty message, 14 bytes of text, 256 bytes of every value \
 (a `\\n` at byte 10) and 2,000 letters (fixed-length: four 256-byte binary records), client to \
 server, then a half-close";
+
+/// [`MATRIX_SCRIPT`] in Chinese.
+pub const MATRIX_SCRIPT_ZH: &str = "一条空消息、14 字节文本、含全部 256 种取值的 256 字节\
+（第 10 字节是 `\\n`）和 2,000 个字母（fixed-length 则为四条 256 字节的二进制记录），\
+由客户端发往服务端，最后半关闭连接";
