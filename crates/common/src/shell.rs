@@ -560,8 +560,11 @@ fn shell_command(command_line: &str) -> Command {
 
 #[cfg(windows)]
 fn shell_command(command_line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
     let mut cmd = Command::new("cmd");
-    cmd.arg("/C").arg(command_line);
+    // Raw, not quoted: `cmd` parses its own command line, and quoting it as
+    // one argument would change what a student typed (`echo "a b"`).
+    cmd.arg("/C").raw_arg(command_line);
     cmd
 }
 

@@ -52,8 +52,6 @@
 //!   derived from it; [`demo_transcript`] wraps it for `cargo run`.
 //!   [`Tweaks`] switches on the popular non-fixes (`--read-size N`,
 //!   `--nodelay`) so that a student sees them fail in the same demo.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};

@@ -51,8 +51,6 @@
 //! - [`demo_transcript`] and [`conversation_transcript`] (in `demo.rs`): the
 //!   same conversation as stage 2, run once without and once with the pause,
 //!   with the boundary timeline of every run.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::fmt;
 use std::io::{self, Read, Write};

@@ -42,8 +42,6 @@
 //! - [`client`]: the async client.
 //! - [`demo`]: the one-process demo, pinned by a snapshot.
 //! - [`rows`]: the story matrix's row and the costs table's row.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod client;
 pub mod codec;
