@@ -11,15 +11,13 @@
 //! ````
 //!
 //! The source is a path relative to the repository root, optionally followed
-//! by `#KIND NAME` to quote one Rust item (`#fn write_frame`, `#struct
-//! FileInfo`, `#enum FrameError`, `#const HEADER_LEN`, also `static`, `trait`,
-//! `type`, `mod`). What a source quotes as:
+//! by `#NAME` to quote the part of a Rust file between the comments
+//! `// ANCHOR: NAME` and `// ANCHOR_END: NAME` (mdBook's anchor syntax), so
+//! the docs never depend on how Rust is parsed. What a source quotes as:
 //!
 //! - an insta `.snap` file: its body, without the `---` front matter;
-//! - `file.rs#fn name`: the first item of that kind and name in the file, with
-//!   the doc comments and attributes directly above it, from its first line
-//!   through the brace that closes it (or the `;` that ends a const, a unit or
-//!   tuple struct), dedented by the item's own indentation;
+//! - `file.rs#name`: the lines between its two anchor comments, without
+//!   other anchor lines, dedented by their least indentation;
 //! - any other path: the whole file.
 //!
 //! `cargo test --test docs` compares every block with its source and reports
@@ -97,7 +95,7 @@ fn closes(line: &str, fence: Fence) -> bool {
 struct QuoteBlock {
     /// 1-based line of the marker.
     line: usize,
-    /// What follows `quote:`, such as `crates/x/src/lib.rs#fn f`.
+    /// What follows `quote:`, such as `crates/x/src/lib.rs#write_frame`.
     source: String,
     /// The fence's info string (`text`, `rust`, ...).
     info: String,
@@ -215,204 +213,56 @@ fn snapshot_body(text: &str) -> Result<String, String> {
     }
 }
 
-/// The item kinds a quote can name.
-const ITEM_KINDS: &[&str] = &[
-    "fn", "struct", "enum", "const", "static", "trait", "type", "mod",
-];
-
-/// Strips a leading keyword followed by whitespace.
-fn strip_word<'a>(s: &'a str, word: &str) -> Option<&'a str> {
-    let rest = s.strip_prefix(word)?;
-    rest.starts_with(char::is_whitespace)
-        .then(|| rest.trim_start())
-}
-
-/// Strips `pub`, `pub(crate)`, `pub(in path)` and the like.
-fn strip_visibility(s: &str) -> &str {
-    if let Some(rest) = s.strip_prefix("pub") {
-        if let Some(inner) = rest.strip_prefix('(') {
-            if let Some(end) = inner.find(')') {
-                return inner[end + 1..].trim_start();
-            }
-        } else if rest.starts_with(char::is_whitespace) {
-            return rest.trim_start();
-        }
-    }
-    s
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// Does this (trimmed) line start the item `kind name`?
-fn starts_item(line: &str, kind: &str, name: &str) -> bool {
-    let mut rest = strip_visibility(line.trim_start());
-    if kind == "fn" {
-        loop {
-            if let Some(r) = ["const", "async", "unsafe", "default"]
-                .iter()
-                .find_map(|q| strip_word(rest, q))
-            {
-                rest = r;
-            } else if let Some(r) = strip_word(rest, "extern") {
-                // `extern "C" fn`: skip the ABI string.
-                rest = match r
-                    .strip_prefix('"')
-                    .and_then(|a| a.find('"').map(|e| &a[e + 1..]))
-                {
-                    Some(after) => after.trim_start(),
-                    None => r,
-                };
-            } else {
-                break;
-            }
-        }
-    }
-    let Some(mut rest) = strip_word(rest, kind) else {
-        return false;
-    };
-    if kind == "static" {
-        rest = strip_word(rest, "mut").unwrap_or(rest);
-    }
-    let Some(after) = rest.strip_prefix(name) else {
-        return false;
-    };
-    match after.chars().next() {
-        None => true,
-        Some(c) => !is_ident_char(c),
-    }
-}
-
-/// Where, scanning from `start`, the item ends: the line of the `}` that
-/// closes its first top-level `{`, or of a `;` met at depth 0 before any
-/// body. Strings, chars and comments are skipped so their braces never count.
-fn item_end(lines: &[&str], start: usize) -> Option<usize> {
-    let mut depth = 0i64;
-    let mut in_block_comment = 0usize;
-    for (offset, line) in lines[start..].iter().enumerate() {
-        let chars: Vec<char> = line.chars().collect();
-        let mut i = 0;
-        let mut in_string: Option<usize> = None; // raw string hashes, or usize::MAX for "..."
-        while i < chars.len() {
-            let c = chars[i];
-            let next = chars.get(i + 1).copied();
-            if in_block_comment > 0 {
-                if c == '*' && next == Some('/') {
-                    in_block_comment -= 1;
-                    i += 2;
-                } else if c == '/' && next == Some('*') {
-                    in_block_comment += 1;
-                    i += 2;
-                } else {
-                    i += 1;
-                }
-                continue;
-            }
-            if let Some(hashes) = in_string {
-                if hashes == usize::MAX {
-                    if c == '\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if c == '"' {
-                        in_string = None;
-                    }
-                } else if c == '"'
-                    && chars[i + 1..].iter().take_while(|&&h| h == '#').count() >= hashes
-                {
-                    in_string = None;
-                    i += hashes;
-                }
-                i += 1;
-                continue;
-            }
-            match c {
-                '/' if next == Some('/') => break,
-                '/' if next == Some('*') => {
-                    in_block_comment += 1;
-                    i += 2;
-                    continue;
-                }
-                '"' => in_string = Some(usize::MAX),
-                'r' if (i == 0 || !is_ident_char(chars[i - 1]))
-                    && matches!(next, Some('"') | Some('#')) =>
-                {
-                    let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
-                    if chars.get(i + 1 + hashes) == Some(&'"') {
-                        in_string = Some(hashes);
-                        i += hashes + 2;
-                        continue;
-                    }
-                }
-                '\'' => {
-                    // A char literal ('x', '\n', '{'), or a lifetime ('a).
-                    if next == Some('\\') {
-                        // Skip the escaped char itself, which may be a quote.
-                        let close = chars
-                            .get(i + 3..)
-                            .and_then(|r| r.iter().position(|&q| q == '\''));
-                        i += close.map_or(1, |p| p + 4);
-                        continue;
-                    }
-                    if chars.get(i + 2) == Some(&'\'') {
-                        i += 3;
-                        continue;
-                    }
-                }
-                '{' | '(' | '[' => depth += 1,
-                '}' | ')' | ']' => {
-                    depth -= 1;
-                    if depth == 0 && c == '}' {
-                        return Some(start + offset);
-                    }
-                }
-                ';' if depth == 0 => return Some(start + offset),
-                _ => {}
-            }
-            i += 1;
-        }
-        // A "..." string may continue on the next line; a char may not.
-    }
-    None
-}
-
-/// Extracts `kind name` from Rust source, as described in the module docs.
-fn extract_item(source: &str, kind: &str, name: &str) -> Result<String, String> {
-    if !ITEM_KINDS.contains(&kind) {
-        return Err(format!(
-            "`{kind}` is not an item kind a quote can name; use one of: {}",
-            ITEM_KINDS.join(", ")
-        ));
-    }
+/// Extracts the lines between `ANCHOR: name` and `ANCHOR_END: name`
+/// comments in a source file, as mdBook's anchors do: other anchor lines
+/// inside are dropped, and the text is dedented by its least indentation.
+fn extract_anchor(source: &str, name: &str) -> Result<String, String> {
     let source = source.replace("\r\n", "\n");
     let lines: Vec<&str> = source.lines().collect();
-    let Some(sig) = lines.iter().position(|l| starts_item(l, kind, name)) else {
-        return Err(format!("no `{kind} {name}` in it"));
+    let is_marker = |line: &str, word: &str| {
+        line.trim_start()
+            .strip_prefix("//")
+            .map(str::trim)
+            .and_then(|rest| rest.strip_prefix(word))
+            .is_some_and(|rest| rest.trim() == name)
     };
-    let indent = lines[sig].len() - lines[sig].trim_start().len();
-    let mut first = sig;
-    while first > 0 {
-        let above = lines[first - 1].trim_start();
-        let above_indent = lines[first - 1].len() - above.len();
-        let is_doc = above.starts_with("///") && !above.starts_with("////");
-        if above_indent == indent && (is_doc || above.starts_with("#[")) {
-            first -= 1;
-        } else {
-            break;
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| is_marker(lines[i], "ANCHOR:"))
+        .collect();
+    let start = match starts.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("no `// ANCHOR: {name}` in it")),
+        _ => {
+            return Err(format!(
+                "`// ANCHOR: {name}` appears {} times",
+                starts.len()
+            ))
         }
-    }
-    let Some(last) = item_end(&lines, sig) else {
+    };
+    let Some(end) = (start + 1..lines.len()).find(|&i| is_marker(lines[i], "ANCHOR_END:")) else {
         return Err(format!(
-            "`{kind} {name}` starts on line {} but its end (a closing `}}` or `;`) was not found",
-            sig + 1
+            "`// ANCHOR: {name}` on line {} is never closed by `// ANCHOR_END: {name}`",
+            start + 1
         ));
     };
-    let mut out = Vec::with_capacity(last - first + 1);
-    for line in &lines[first..=last] {
-        let strip = line.len() - line.trim_start_matches(' ').len();
-        out.push(&line[strip.min(indent)..]);
-    }
+    let body: Vec<&str> = lines[start + 1..end]
+        .iter()
+        .copied()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("// ANCHOR:") || t.starts_with("// ANCHOR_END:"))
+        })
+        .collect();
+    let indent = body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    let out: Vec<&str> = body
+        .iter()
+        .map(|l| &l[indent.min(l.len() - l.trim_start_matches(' ').len())..])
+        .collect();
     Ok(normalise(&out.join("\n")))
 }
 
@@ -443,19 +293,13 @@ fn resolve_source(root: &Path, spec: &str) -> Result<String, String> {
             };
             table_row(&body, stage.trim()).map_err(|e| format!("`{path}`: {e}"))
         }
-        Some(item) => {
+        Some(anchor) => {
             if !path.ends_with(".rs") {
                 return Err(format!(
-                    "`{path}#{item}`: only Rust sources (.rs) can be quoted by item"
+                    "`{path}#{anchor}`: only Rust sources (.rs) are quoted by anchor"
                 ));
             }
-            let Some((kind, name)) = item.split_once(char::is_whitespace) else {
-                return Err(format!(
-                    "`#{item}` names no item; write `#fn name`, `#struct Name`, `#enum Name` or \
-                     `#const NAME`"
-                ));
-            };
-            extract_item(&text, kind, name.trim()).map_err(|e| format!("`{path}`: {e}"))
+            extract_anchor(&text, anchor).map_err(|e| format!("`{path}`: {e}"))
         }
     }
 }
@@ -1321,49 +1165,18 @@ fn every_stage_chapter_quotes_its_demo() {
 mod mechanism {
     use super::*;
 
-    const RUST: &str = r##"//! A module.
-
-use std::io;
-
-/// Bytes in a header.
-pub const HEADER_LEN: usize = 4;
-
-/// A long constant.
-pub const SCRIPT: &[&str] =
-    &["seq 1 400", "echo {"];
-
-/// Why it failed.
-#[derive(Debug)]
-pub enum FrameError {
-    /// Too big.
-    TooLarge { len: u64 },
-}
-
-pub struct Unit;
-
-/// Writes one frame.
-///
-/// Braces in strings and chars do not count: "}" '}' '{'.
-pub fn write_frame<W: io::Write + ?Sized>(
-    w: &mut W,
-    body: &[u8],
-) -> io::Result<()> {
-    let s = "}";
-    let c = '}';
-    let q = '\'';
-    let r = r#"}"#;
-    // a } in a comment
-    if body.is_empty() { return Ok(()); }
-    w.write_all(body)
-}
-
-impl Thing {
-    /// A method.
-    pub fn method<'a>(&'a self) -> &'a str {
-        "x"
-    }
-}
-"##;
+    const RUST: &str = "//! A module.\n\
+        impl Thing {\n\
+        \x20   // ANCHOR: method\n\
+        \x20   /// A method.\n\
+        \x20   pub fn method(&self) -> u8 {\n\
+        \x20       // ANCHOR: inner\n\
+        \x20       1\n\
+        \x20       // ANCHOR_END: inner\n\
+        \x20   }\n\
+        \x20   // ANCHOR_END: method\n\
+        }\n\
+        // ANCHOR: open\n";
 
     /// A snapshot quotes as its body, front matter removed.
     #[test]
@@ -1374,48 +1187,14 @@ impl Thing {
         assert!(snapshot_body("---\nsource: x\n").is_err());
     }
 
-    /// A fn quotes with its doc comments, through its closing brace, ignoring braces in strings and comments.
+    /// An anchor quotes what lies between its comments, dedented, without nested anchors.
     #[test]
-    fn fn_with_docs_and_tricky_braces() {
-        let f = extract_item(RUST, "fn", "write_frame").unwrap();
-        assert!(
-            f.starts_with("/// Writes one frame.\n///\n/// Braces"),
-            "{f}"
-        );
-        assert!(f.ends_with("    w.write_all(body)\n}"), "{f}");
-        assert!(!f.contains("impl Thing"), "{f}");
-    }
-
-    /// Attributes above an item belong to it; a const ends at its semicolon, even on a later line.
-    #[test]
-    fn attributes_enums_and_consts() {
-        let e = extract_item(RUST, "enum", "FrameError").unwrap();
-        assert!(
-            e.starts_with("/// Why it failed.\n#[derive(Debug)]\npub enum"),
-            "{e}"
-        );
-        assert!(e.ends_with("TooLarge { len: u64 },\n}"), "{e}");
+    fn anchors_quote_their_lines() {
         assert_eq!(
-            extract_item(RUST, "const", "HEADER_LEN").unwrap(),
-            "/// Bytes in a header.\npub const HEADER_LEN: usize = 4;"
+            extract_anchor(RUST, "method").unwrap(),
+            "/// A method.\npub fn method(&self) -> u8 {\n    1\n}"
         );
-        assert_eq!(
-            extract_item(RUST, "const", "SCRIPT").unwrap(),
-            "/// A long constant.\npub const SCRIPT: &[&str] =\n    &[\"seq 1 400\", \"echo {\"];"
-        );
-        assert_eq!(
-            extract_item(RUST, "struct", "Unit").unwrap(),
-            "pub struct Unit;"
-        );
-    }
-
-    /// A method is dedented; lifetimes are not mistaken for char literals.
-    #[test]
-    fn methods_are_dedented() {
-        assert_eq!(
-            extract_item(RUST, "fn", "method").unwrap(),
-            "/// A method.\npub fn method<'a>(&'a self) -> &'a str {\n    \"x\"\n}"
-        );
+        assert_eq!(extract_anchor(RUST, "inner").unwrap(), "1");
     }
 
     /// A table row is quoted under its heading and rule lines.
@@ -1429,12 +1208,13 @@ impl Thing {
         assert!(table_row(body, "q").is_err());
     }
 
-    /// Names match whole words only, and a missing item or kind is an error.
+    /// A missing, unclosed or repeated anchor is an error; names match whole.
     #[test]
-    fn missing_items_fail() {
-        assert!(extract_item(RUST, "fn", "write").is_err());
-        assert!(extract_item(RUST, "struct", "FrameError").is_err());
-        assert!(extract_item(RUST, "impl", "Thing").is_err());
+    fn missing_anchors_fail() {
+        assert!(extract_anchor(RUST, "meth").is_err());
+        assert!(extract_anchor(RUST, "open").is_err());
+        let twice = "// ANCHOR: a\nx\n// ANCHOR_END: a\n// ANCHOR: a\n// ANCHOR_END: a\n";
+        assert!(extract_anchor(twice, "a").is_err());
     }
 
     /// Markers are found with their fenced block; markers inside code blocks are examples, not quotes.
@@ -1474,7 +1254,7 @@ impl Thing {
     fn stale_and_missing_are_reported() {
         let dir = scratch();
         let md = "intro\n<!-- quote: demo.snap -->\n```text\nold line\n```\n<!-- quote: \
-                  src/lib.rs#fn nope -->\n```rust\n```\n<!-- quote: gone.snap -->\n```text\n```\n";
+                  src/lib.rs#nope -->\n```rust\n```\n<!-- quote: gone.snap -->\n```text\n```\n";
         let (new, problems) = process_doc(dir.path(), "docs/x.md", md, false);
         assert!(new.is_none());
         assert_eq!(problems.len(), 3, "{problems:#?}");
@@ -1485,7 +1265,11 @@ impl Thing {
         );
         assert!(problems[0].contains("`demo.snap`"), "{}", problems[0]);
         assert!(problems[0].contains("\"old line\""), "{}", problems[0]);
-        assert!(problems[1].contains("no `fn nope`"), "{}", problems[1]);
+        assert!(
+            problems[1].contains("no `// ANCHOR: nope`"),
+            "{}",
+            problems[1]
+        );
         assert!(problems[2].starts_with("docs/x.md:9:"), "{}", problems[2]);
     }
 
@@ -1494,15 +1278,14 @@ impl Thing {
     fn update_rewrites_blocks() {
         let dir = scratch();
         let md = "intro\n<!-- quote: demo.snap -->\n```text\nold\nlines\n```\nmiddle\n<!-- quote: \
-                  src/lib.rs#const HEADER_LEN -->\n```rust\n```\nend\n";
+                  src/lib.rs#inner -->\n```rust\n```\nend\n";
         let (new, problems) = process_doc(dir.path(), "docs/x.md", md, true);
         assert!(problems.is_empty(), "{problems:#?}");
         let new = new.unwrap();
         assert_eq!(
             new,
             "intro\n<!-- quote: demo.snap -->\n```text\nnew line\n```\nmiddle\n<!-- quote: \
-             src/lib.rs#const HEADER_LEN -->\n```rust\n/// Bytes in a header.\npub const \
-             HEADER_LEN: usize = 4;\n```\nend\n"
+             src/lib.rs#inner -->\n```rust\n1\n```\nend\n"
         );
         // Once updated, the check passes and nothing changes.
         let (again, problems) = process_doc(dir.path(), "docs/x.md", &new, false);

@@ -147,6 +147,7 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
+// ANCHOR: validate_filename
 /// Accepts one plain file name: not empty, at most [`MAX_NAME_LEN`] bytes,
 /// not `.` or `..`, no `/`, `\` or `:` (so no absolute, drive or relative
 /// paths), no control characters (NUL included), no Windows device names
@@ -186,6 +187,7 @@ pub fn validate_filename(name: &str) -> Result<(), NameError> {
     }
     Ok(())
 }
+// ANCHOR_END: validate_filename
 
 fn is_superscript_device(upper: &str) -> bool {
     // COM¹, LPT² ...: Windows reserves the superscript digits too.

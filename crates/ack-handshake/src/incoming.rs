@@ -77,6 +77,7 @@ impl IncomingFile {
         &self.dest
     }
 
+    // ANCHOR: finish
     /// Flushes the bytes to disk and renames the file into place, replacing
     /// any earlier file of that name in one step.
     pub fn finish(self) -> io::Result<PathBuf> {
@@ -85,6 +86,7 @@ impl IncomingFile {
         self.temp.persist(&dest).map_err(|e| e.error)?;
         Ok(dest)
     }
+    // ANCHOR_END: finish
 }
 
 impl Write for IncomingFile {

@@ -324,6 +324,7 @@ impl From<io::Error> for ReceiveError {
     }
 }
 
+// ANCHOR: receive_file
 /// Receives one file: **the server's side of the lesson**.
 ///
 /// One read of up to [`INFO_READ_SIZE`] bytes is taken as the file info
@@ -406,6 +407,7 @@ pub fn receive_file<S: Read + Write>(
         path,
     }))
 }
+// ANCHOR_END: receive_file
 
 /// Receives files on one connection until the client closes it: every file
 /// it received, or why the connection was cut short (the files received
@@ -710,6 +712,7 @@ pub fn upload<S: Read + Write>(
     Ok(())
 }
 
+// ANCHOR: wait_for_ack
 /// Reads the server's answer to a file info: exactly 3 bytes, in a loop,
 /// because even a 3-byte answer may arrive in pieces.
 fn wait_for_ack<S: Read>(stream: &mut S) -> Result<(), UploadError> {
@@ -741,6 +744,7 @@ fn wait_for_ack<S: Read>(stream: &mut S) -> Result<(), UploadError> {
         Err(UploadError::Unexpected(with_refusal_line(stream, &answer)))
     }
 }
+// ANCHOR_END: wait_for_ack
 
 /// A busy server words its refusal as a line, `[server: ...]`, where `200`
 /// would be: read the rest of that line (bounded) so the user sees why.

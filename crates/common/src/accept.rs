@@ -77,6 +77,7 @@ const BUSY_GRACE: Duration = Duration::from_secs(1);
 /// How often the accept loop looks again during [`BUSY_GRACE`].
 const BUSY_POLL: Duration = Duration::from_millis(10);
 
+// ANCHOR: Limits
 /// Every limit the accept loop enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -98,6 +99,7 @@ pub struct Limits {
     /// A connection that starts no message for this long is dropped.
     pub idle_timeout: Duration,
 }
+// ANCHOR_END: Limits
 
 impl Default for Limits {
     fn default() -> Self {

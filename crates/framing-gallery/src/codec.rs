@@ -226,6 +226,7 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+// ANCHOR: Decoder
 /// Pulls whole frames out of a growing buffer.
 ///
 /// The contract is tokio-util's: `decode` returns `Ok(Some(frame))` and
@@ -250,6 +251,7 @@ pub trait Decoder {
         }
     }
 }
+// ANCHOR_END: Decoder
 
 /// Writes a message as the bytes of one frame.
 pub trait Encoder {
@@ -333,6 +335,7 @@ impl<R: Read, D: Decoder> FrameReader<R, D> {
         }
     }
 
+    // ANCHOR: next_frame
     /// The next frame, `Ok(None)` at a clean end of stream.
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
         loop {
@@ -355,6 +358,7 @@ impl<R: Read, D: Decoder> FrameReader<R, D> {
             self.eof = n == 0;
         }
     }
+    // ANCHOR_END: next_frame
 
     /// The wrapped reader.
     pub fn get_ref(&self) -> &R {

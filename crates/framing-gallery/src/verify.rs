@@ -131,6 +131,7 @@ impl fmt::Display for Outcome {
     }
 }
 
+// ANCHOR: feed_decoder
 /// Feeds `input` to `decoder` in the pieces of `split`: after each piece,
 /// every whole frame is pulled; after the last, [`Decoder::decode_eof`].
 pub fn feed_decoder<D: Decoder>(mut decoder: D, input: &[u8], split: &Split) -> Outcome {
@@ -169,6 +170,7 @@ pub fn feed_decoder<D: Decoder>(mut decoder: D, input: &[u8], split: &Split) -> 
         }
     }
 }
+// ANCHOR_END: feed_decoder
 
 /// A `Read` that returns `input` in the pieces of a split: one read never
 /// returns more than the rest of the current piece.
@@ -373,6 +375,7 @@ impl Verifier {
         )
     }
 
+    // ANCHOR: check
     /// Whole, then random pieces (shrunk on failure), then one byte at a time.
     fn check(
         &self,
@@ -405,6 +408,7 @@ impl Verifier {
         }
         Ok(())
     }
+    // ANCHOR_END: check
 
     /// proptest's runner, seeded, without failure files: the smallest split
     /// it could shrink a failure to, if any random split failed.
@@ -447,10 +451,12 @@ mod tests {
     use crate::length4::Length4;
     use crate::lines::Lines;
 
+    // ANCHOR: OneReadIsOneFrame
     /// The mistake of stage 2, as a decoder: it reads the 4-byte header,
     /// then takes whatever else has arrived as the whole body, as if one
     /// read were one frame.
     struct OneReadIsOneFrame;
+    // ANCHOR_END: OneReadIsOneFrame
 
     impl Decoder for OneReadIsOneFrame {
         fn decode(&mut self, buf: &mut Buffer) -> Result<Option<Vec<u8>>, DecodeError> {

@@ -76,6 +76,7 @@ fn over_long_line_is_refused_the_same_way() {
     );
 }
 
+// ANCHOR: stage_4_read_frame_passes
 /// Stage 4's frames, written by its own `write_frame`, read by its own `read_frame` loop under every split.
 #[test]
 fn stage_4_read_frame_passes() {
@@ -98,6 +99,7 @@ fn stage_4_read_frame_passes() {
         .check_reader(read_all, &wire, &messages)
         .unwrap_or_else(|f| panic!("{f}"));
 }
+// ANCHOR_END: stage_4_read_frame_passes
 
 /// What stage 6's client sends for one file: the framed JSON, the bytes, the MD5 in hex.
 fn stage_6_upload(name: &str, data: &[u8], wire: &mut Vec<u8>) -> Vec<Vec<u8>> {

@@ -134,6 +134,7 @@ pub fn encode_header(len: usize) -> io::Result<[u8; HEADER_LEN]> {
     Ok(len.to_le_bytes())
 }
 
+// ANCHOR: decode_header
 /// The body length a header announces, checked against `max` before anyone
 /// allocates for it.
 pub fn decode_header(header: [u8; HEADER_LEN], max: usize) -> Result<usize, FrameError> {
@@ -151,7 +152,9 @@ pub fn decode_header(header: [u8; HEADER_LEN], max: usize) -> Result<usize, Fram
     }
     Ok(len)
 }
+// ANCHOR_END: decode_header
 
+// ANCHOR: write_frame
 /// Writes one frame, header and body in one vectored write, and does **not**
 /// flush: writing a frame is not sending it (tokio-util's `feed`, not `send`).
 /// A caller that waits for an answer flushes first.
@@ -185,6 +188,7 @@ pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8], max: usize) -> io:
     let header = encode_header(body.len())?;
     write_all_vectored(w, &mut [IoSlice::new(&header), IoSlice::new(body)])
 }
+// ANCHOR_END: write_frame
 
 /// `Write::write_all_vectored`, which is not stable yet: one `write_vectored`
 /// call after another until every slice is written.
@@ -238,6 +242,7 @@ pub fn read_frame<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Option<Vec<
     Ok(whole.then_some(body))
 }
 
+// ANCHOR: read_frame_into
 /// Reads one frame into `buf` and returns its body: the first bytes of
 /// `buf`. Refuses bodies over `max` bytes; `Ok(None)` when the peer closed
 /// cleanly before the first header byte.
@@ -286,7 +291,9 @@ pub fn read_frame_into<'b, R: Read + ?Sized>(
     }
     Ok(Some(&buf[..len]))
 }
+// ANCHOR_END: read_frame_into
 
+// ANCHOR: read_header
 /// Reads the 4 header bytes, looping over short reads. `Ok(None)` when the
 /// stream ends before the first byte.
 pub fn read_header<R: Read + ?Sized>(r: &mut R) -> Result<Option<[u8; HEADER_LEN]>, FrameError> {
@@ -309,6 +316,7 @@ pub fn read_header<R: Read + ?Sized>(r: &mut R) -> Result<Option<[u8; HEADER_LEN
     }
     Ok(Some(header))
 }
+// ANCHOR_END: read_header
 
 #[cfg(test)]
 mod tests {

@@ -468,6 +468,7 @@ impl Drop for Writeback {
     }
 }
 
+// ANCHOR: receive_one
 /// Reads one file's whole conversation, or learns that the client is done.
 fn receive_one<S: Read + Write>(stream: &mut S, config: &ServerConfig) -> Result<Step, Refusal> {
     // 1. The length header and the JSON: stage 4's frame, capped small so a
@@ -576,3 +577,4 @@ fn receive_one<S: Read + Write>(stream: &mut S, config: &ServerConfig) -> Result
         verdict,
     }))
 }
+// ANCHOR_END: receive_one

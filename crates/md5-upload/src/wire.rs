@@ -68,6 +68,7 @@ impl std::error::Error for TokenError {
     }
 }
 
+// ANCHOR: read_token
 /// Fills `buf` completely from `r`, however the bytes are chunked on the way.
 ///
 /// This is `Read::read_exact`, written out because it is the lesson, and
@@ -90,6 +91,7 @@ pub fn read_token<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), Tok
     }
     Ok(())
 }
+// ANCHOR_END: read_token
 
 /// True when `digest` is 32 ASCII hex digits. Upper case is accepted too:
 /// Python's `hexdigest()` writes lower case, but nothing is gained by refusing

@@ -275,6 +275,7 @@ pub fn recv_reply<R: Read + ?Sized>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
     recv_reply_up_to(r, READ_SIZE)
 }
 
+// ANCHOR: recv_reply_up_to
 /// ONE read of up to `read_size` bytes, whatever it returns is "the reply":
 /// the naive client read, with the buffer size as a knob so that a student
 /// can try the "use a bigger buffer" advice (`--read-size`) and see that it
@@ -312,6 +313,7 @@ pub fn recv_reply_up_to<R: Read + ?Sized>(
         }
     }
 }
+// ANCHOR_END: recv_reply_up_to
 
 /// The line a client shows when [`recv_reply`] timed out.
 pub fn no_reply_line(timeout: Duration) -> String {

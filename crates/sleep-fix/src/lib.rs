@@ -218,6 +218,7 @@ fn serve_client<S: Read + Write>(
     }
 }
 
+// ANCHOR: send_reply
 /// Sends one reply: the output's length as ASCII digits, the pause, then the
 /// output. This is the whole "fix": the digits are not marked as digits,
 /// nothing says where they end; only the pause keeps them apart from the
@@ -234,6 +235,7 @@ pub fn send_reply<W: Write>(mut w: W, output: &[u8], config: &ServerConfig) -> i
     w.write_all(output)?;
     w.flush()
 }
+// ANCHOR_END: send_reply
 
 // ---------------------------------------------------------------------------
 // The client
@@ -268,6 +270,7 @@ pub fn send_command<W: Write>(mut w: W, cmd: &str) -> io::Result<()> {
     w.flush()
 }
 
+// ANCHOR: recv_reply
 /// Reads one reply: ONE read of up to [`RECV_SIZE`] bytes taken as the
 /// length's digits, then reads until that many bytes of output have arrived.
 ///
@@ -299,6 +302,7 @@ pub fn recv_reply<R: Read>(mut r: R) -> Result<Vec<u8>, ReplyError> {
     }
     Ok(reply)
 }
+// ANCHOR_END: recv_reply
 
 fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     loop {

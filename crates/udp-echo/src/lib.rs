@@ -77,6 +77,7 @@ pub struct Received {
     pub cut_reported: bool,
 }
 
+// ANCHOR: receive
 /// Receives one datagram with a [`RECV_BUFFER`]-byte buffer: one receive
 /// call, one datagram, whatever else is already waiting in the socket.
 pub fn receive(socket: &UdpSocket) -> io::Result<Received> {
@@ -97,6 +98,7 @@ pub fn receive(socket: &UdpSocket) -> io::Result<Received> {
         Err(e) => Err(e),
     }
 }
+// ANCHOR_END: receive
 
 /// Answers a received datagram with [`REPLY`]. Returns `false` when the
 /// sender is unknown (see [`Received::from`]) and nothing was sent.

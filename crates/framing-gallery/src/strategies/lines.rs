@@ -48,6 +48,7 @@ impl Lines {
 }
 
 impl Decoder for Lines {
+    // ANCHOR: decode
     fn decode(&mut self, buf: &mut Buffer) -> Result<Option<Vec<u8>>, DecodeError> {
         if self.discarding {
             match buf.as_slice().iter().position(|&b| b == b'\n') {
@@ -90,6 +91,7 @@ impl Decoder for Lines {
             None => Ok(None),
         }
     }
+    // ANCHOR_END: decode
 }
 
 impl Encoder for Lines {

@@ -51,6 +51,7 @@ pub fn put_varint(mut n: u64, out: &mut Vec<u8>) {
     out.push(n as u8);
 }
 
+// ANCHOR: get_varint
 /// The varint at the front of `bytes`: `Ok(None)` if it is not complete yet,
 /// else its value and its length in bytes.
 pub fn get_varint(bytes: &[u8]) -> Result<Option<(u64, usize)>, DecodeError> {
@@ -70,6 +71,7 @@ pub fn get_varint(bytes: &[u8]) -> Result<Option<(u64, usize)>, DecodeError> {
     }
     Ok(None)
 }
+// ANCHOR_END: get_varint
 
 impl Decoder for Varint {
     fn decode(&mut self, buf: &mut Buffer) -> Result<Option<Vec<u8>>, DecodeError> {
