@@ -32,6 +32,8 @@
 //!   gbk`), never dying on bytes that are not UTF-8.
 //! - [`lang`]: the language a transcript is told in ([`lang::Lang`]: English or
 //!   简体中文), chosen by `--lang` or the environment, and padding by display width.
+//! - [`text`]: showing bytes, previewing a long reply and wrapping a line,
+//!   written once for every transcript.
 //! - [`netio`]: which socket errors are a read timeout, which a peer that hung up.
 //! - [`process`]: running a stage's server and client binaries from a test, as a
 //!   student does in two terminals, with every wait bounded.
@@ -52,6 +54,7 @@ pub mod server;
 pub mod shell;
 pub mod sync;
 pub mod testing;
+pub mod text;
 pub mod timeline;
 pub mod weather;
 

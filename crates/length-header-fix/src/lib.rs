@@ -57,10 +57,11 @@ pub use framing::{
 };
 
 use common::cli::InputLines;
-use common::demo::{wrap, Verdict, EXEC_SCRIPT};
+use common::demo::{Verdict, EXEC_SCRIPT};
 use common::encoding::Encoding;
 use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
+use common::text::wrap;
 use common::{run_shell, spawn_loopback, Acceptor, Limits, ShellLimits, Tap, Timeline};
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
@@ -504,7 +505,7 @@ fn render_conversation(conv: &Conversation, lang: Lang) -> String {
                 hex(&request)
             );
         } else {
-            out.push_str(&preview(reply, ""));
+            out.push_str(&common::text::lines_preview(reply, "", Lang::En));
             let header = encode_header(reply.len()).unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -604,7 +605,7 @@ fn render_conversation_zh(conv: &Conversation) -> String {
                 hex(&request)
             );
         } else {
-            out.push_str(&preview_in(reply, "", Lang::Zh));
+            out.push_str(&common::text::lines_preview(reply, "", Lang::Zh));
             let header = encode_header(reply.len()).unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -685,37 +686,6 @@ fn hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A reply's text, each line behind `prefix`; a long one shows its first
-/// and last three lines, as stage 3's transcript does.
-fn preview(reply: &[u8], prefix: &str) -> String {
-    preview_in(reply, prefix, Lang::En)
-}
-
-/// [`preview`] with its "more lines" note in `lang`.
-fn preview_in(reply: &[u8], prefix: &str, lang: Lang) -> String {
-    let text = String::from_utf8_lossy(reply);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = String::new();
-    if lines.len() <= 7 {
-        for line in &lines {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-    } else {
-        for line in &lines[..3] {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-        let more = lines.len() - 6;
-        let _ = match lang {
-            Lang::En => writeln!(out, "{prefix}... ({more} more lines) ..."),
-            Lang::Zh => writeln!(out, "{prefix}...（省略 {more} 行）..."),
-        };
-        for line in &lines[lines.len() - 3..] {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-    }
-    out
 }
 
 /// The hostile-length lesson: two clients send lengths no honest peer would,
@@ -812,7 +782,7 @@ fn hostile_transcript(lang: Lang) -> io::Result<String> {
         }
     }
     let _ = writeln!(out, "client C: > echo still serving");
-    out.push_str(&preview(&reply, "  "));
+    out.push_str(&common::text::lines_preview(&reply, "  ", Lang::En));
     let log = outcomes.get(2).map_or("(no log)", String::as_str);
     out.push_str(&wrap(
         &format!(
@@ -1027,7 +997,7 @@ mod tests {
     #[test]
     fn preview_shortens_long_replies() {
         let text: String = (1..=10).map(|i| format!("{i}\n")).collect();
-        let shown = preview(text.as_bytes(), "  ");
+        let shown = common::text::lines_preview(text.as_bytes(), "  ", Lang::En);
         assert_eq!(
             shown,
             "  1\n  2\n  3\n  ... (4 more lines) ...\n  8\n  9\n  10\n"

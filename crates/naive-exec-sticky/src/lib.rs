@@ -602,7 +602,7 @@ pub fn conversation_transcript_in(tweaks: Tweaks, lang: Lang) -> io::Result<Stri
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", lang.pick("What the user saw:", "用户看到的："));
     for line in lines {
-        out.push_str(&common::lang::wrap(&line, 88, "  - ", "    "));
+        out.push_str(&common::text::wrap(&line, 88, "  - ", "    "));
     }
     match (verdict, zh) {
         (Verdict::Intact, false) => {
@@ -948,7 +948,7 @@ pub fn demo_transcript_in(tweaks: Tweaks, lang: Lang) -> io::Result<String> {
             lang.pick("What the flags changed:", "这些选项改变了什么：")
         );
         if tweaks.nodelay {
-            out.push_str(&common::lang::wrap(
+            out.push_str(&common::text::wrap(
                 lang.pick(
                     "--nodelay: small writes now leave at once instead of waiting for the ACK of \
                      earlier data (RFC 896). That changes when bytes are sent, not where a reader's \
@@ -980,7 +980,7 @@ pub fn demo_transcript_in(tweaks: Tweaks, lang: Lang) -> io::Result<String> {
                      also takes more of whatever is waiting, the next reply included."
                 )
             };
-            out.push_str(&common::lang::wrap(&text, 88, "  - ", "    "));
+            out.push_str(&common::text::wrap(&text, 88, "  - ", "    "));
         }
     }
     let mut flags = String::new();

@@ -29,13 +29,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::demo::{Verdict, EXEC_SCRIPT};
-use common::lang::{wrap, Lang};
+use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
+use common::text::wrap;
 use common::{spawn_loopback, Tap, Timeline};
 
-use crate::{
-    preview, recv_reply, send_command, serve_connection, ReplyError, ServerConfig, RECV_SIZE,
-};
+use crate::{recv_reply, send_command, serve_connection, ReplyError, ServerConfig, RECV_SIZE};
 
 /// The complete demo: the same conversation without and with the pause,
 /// what the pause cost, and how to try it in two terminals.
@@ -500,7 +499,7 @@ fn reply_error_zh(e: &ReplyError) -> String {
             let mut text = format!(
                 "本该读到十进制数字表示的回复长度，却读到 {} 字节：{}",
                 received.len(),
-                preview(received, crate::PREVIEW_BYTES)
+                common::text::escaped(received, crate::PREVIEW_BYTES)
             );
             if received.first().is_some_and(|b| b.is_ascii_digit()) {
                 text.push_str(

@@ -354,7 +354,7 @@ impl fmt::Display for ReplyError {
                     f,
                     "expected the reply's length as digits, got {} bytes: {}",
                     received.len(),
-                    preview(received, PREVIEW_BYTES)
+                    common::text::escaped(received, PREVIEW_BYTES)
                 )?;
                 let digits = received.iter().take_while(|b| b.is_ascii_digit()).count();
                 if digits > 0 {
@@ -403,23 +403,6 @@ impl From<io::Error> for ReplyError {
 
 /// How many bytes an error message quotes before it shortens.
 const PREVIEW_BYTES: usize = 16;
-
-/// `bytes` as a quoted, escaped string (`"14921\n2\n"`), shortened to the
-/// first `max` bytes with a count of the rest, so that a 1,024-byte read
-/// fits in one line of an error message.
-pub fn preview(bytes: &[u8], max: usize) -> String {
-    let shown = &bytes[..bytes.len().min(max)];
-    let mut out = String::with_capacity(shown.len() + 16);
-    out.push('"');
-    for &b in shown {
-        out.extend(std::ascii::escape_default(b).map(char::from));
-    }
-    out.push('"');
-    if bytes.len() > shown.len() {
-        out.push_str(&format!("... ({} more bytes)", bytes.len() - shown.len()));
-    }
-    out
-}
 
 /// Connects to a server, with an error that says what to do when nobody is
 /// listening.

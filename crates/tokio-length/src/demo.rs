@@ -12,8 +12,9 @@
 use crate::client::{framed, recv_reply, send_command};
 use crate::codec::{length_codec, FrameCodec, DEFAULT_MAX_FRAME};
 use crate::server::{describe_outcome, serve_connection, ServerConfig};
-use common::demo::{wrap, Verdict, EXEC_SCRIPT};
+use common::demo::{Verdict, EXEC_SCRIPT};
 use common::sync::DEFAULT_SYNC_TIMEOUT;
+use common::text::wrap;
 use common::{run_shell, spawn_loopback, Timeline};
 use length_header_fix::encode_header;
 use std::fmt::Write as _;
@@ -288,7 +289,11 @@ fn render_conversation(conv: &Conversation) -> String {
         if reply.is_empty() {
             let _ = writeln!(out, "(empty reply)");
         } else {
-            out.push_str(&preview(reply, ""));
+            out.push_str(&common::text::lines_preview(
+                reply,
+                "",
+                common::lang::Lang::En,
+            ));
         }
         let _ = writeln!(
             out,
@@ -510,7 +515,11 @@ async fn hostile_transcript() -> io::Result<String> {
         );
     }
     let _ = writeln!(out, "client C: > echo still serving");
-    out.push_str(&preview(&reply, "  "));
+    out.push_str(&common::text::lines_preview(
+        &reply,
+        "  ",
+        common::lang::Lang::En,
+    ));
     let log = outcomes.get(2).map_or("(no log)", String::as_str);
     out.push_str(&wrap(
         &format!("server log: client C: {log}"),
@@ -688,26 +697,4 @@ fn hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A reply's text, each line behind `prefix`; a long one shows its first
-/// and last three lines, as stage 4's transcript does.
-fn preview(reply: &[u8], prefix: &str) -> String {
-    let text = String::from_utf8_lossy(reply);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = String::new();
-    if lines.len() <= 7 {
-        for line in &lines {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-    } else {
-        for line in &lines[..3] {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-        let _ = writeln!(out, "{prefix}... ({} more lines) ...", lines.len() - 6);
-        for line in &lines[lines.len() - 3..] {
-            let _ = writeln!(out, "{prefix}{line}");
-        }
-    }
-    out
 }

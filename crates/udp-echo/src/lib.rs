@@ -122,7 +122,7 @@ pub fn describe(received: &Received) -> String {
     let mut line = format!(
         "{} bytes from {from}: {}",
         received.bytes.len(),
-        preview(&received.bytes)
+        common::text::head_tail(&received.bytes, 10, 4)
     );
     if received.cut_reported {
         line.push_str(&format!(
@@ -241,22 +241,6 @@ fn explain(socket: &UdpSocket, e: io::Error) -> io::Error {
             )
         }
         _ => io::Error::new(e.kind(), format!("talking to {server}: {e}")),
-    }
-}
-
-/// Bytes as a short quoted string for a transcript or a log: printable ASCII
-/// as is, everything else escaped, the middle of a long message elided.
-fn preview(bytes: &[u8]) -> String {
-    const HEAD: usize = 10;
-    const TAIL: usize = 4;
-    if bytes.len() <= HEAD + TAIL + 3 {
-        format!("\"{}\"", bytes.escape_ascii())
-    } else {
-        format!(
-            "\"{}...{}\"",
-            bytes[..HEAD].escape_ascii(),
-            bytes[bytes.len() - TAIL..].escape_ascii()
-        )
     }
 }
 
@@ -509,20 +493,6 @@ fn row(out: &mut String, lang: Lang, what: &str, bytes: &[u8]) {
         lang::pad(what, 18),
         bytes.len(),
         lang.pick("bytes", "字节"),
-        preview(bytes)
+        common::text::head_tail(bytes, 10, 4)
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Short messages are shown whole, long ones elided in the middle.
-    #[test]
-    fn previews() {
-        assert_eq!(preview(b"hello"), "\"hello\"");
-        assert_eq!(preview(b"a\nb"), "\"a\\nb\"");
-        let long: Vec<u8> = b"0123456789".iter().copied().cycle().take(1024).collect();
-        assert_eq!(preview(&long), "\"0123456789...0123\"");
-    }
 }
