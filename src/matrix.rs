@@ -34,7 +34,6 @@ use std::time::{Duration, Instant};
 
 use common::demo::Verdict;
 use common::lang::Lang;
-use common::testing::WriteCounter;
 use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
 use common::{spawn_loopback, LoopbackServer, ShellLimits};
 
@@ -665,20 +664,19 @@ fn length_delivered_alone(route: &Route, expected: &[Vec<u8>]) -> bool {
 /// what the proxy delivered.
 fn sleep_fix_attempt(column: &Column, expected: &[Vec<u8>]) -> io::Result<(Verdict, Route)> {
     let client_reads = ReadCounter::new();
-    let written = WriteCounter::new();
-    let mut config = sleep_fix::ServerConfig::default();
-    if column.weather.is_none() {
-        // A quiet loopback's client reads the digits within the pause; on a
-        // busy machine it may not, so the server also waits until it has.
-        let (client_reads, written) = (client_reads.clone(), written.clone());
-        config.pause_hook = Some(Arc::new(move |pause| {
-            thread::sleep(pause);
-            written.wait_until_read(&client_reads, REPLY_TIMEOUT);
-        }));
-    }
-    let (route, _server) = cell_with_client_reads(column, client_reads, move |stream| {
-        sleep_fix::serve_connection(written.wrap(stream), &config)
-    })?;
+    let config = sleep_fix::ServerConfig::default();
+    // A quiet loopback's client reads the digits within the pause; on a
+    // busy machine it may not, so there the server's writes also wait until
+    // it has.
+    let lucky = column.weather.is_none().then(|| client_reads.clone());
+    let (route, _server) =
+        cell_with_client_reads(column, client_reads, move |stream| match lucky {
+            Some(reads) => sleep_fix::serve_connection(
+                sleep_fix::LuckyTiming::new(stream, reads, REPLY_TIMEOUT),
+                &config,
+            ),
+            None => sleep_fix::serve_connection(stream, &config),
+        })?;
     let verdict = sleep_fix_conversation(&route, expected)?;
     Ok((verdict, route))
 }

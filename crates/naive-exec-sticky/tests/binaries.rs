@@ -1,7 +1,8 @@
-//! The two-terminal version: the real server and client binaries.
-#![cfg(unix)]
+//! The two-terminal version: the real server and client binaries, the
+//! server started with `--builtin` so that they run the same on every OS.
 
 use common::process::{run_with_input, ServerProcess};
+use common::Interpreter;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Output};
 
@@ -22,15 +23,19 @@ fn client(addr: SocketAddr, stdin: &[u8]) -> Output {
 /// `printf 'seq 1 400\necho hi\nexit\n' | client`: the read marks show seq's tail taken as the reply to `echo hi`.
 ///
 /// The README and the stage's chapter quote this snapshot. It runs the real
-/// server, which runs the real `sh -c`, hence Unix only (`seq` is not a
-/// Windows command). The cut is the same on every run: the server writes
-/// seq's 1,492 bytes in one write, which loopback delivers at once, so the
-/// first read returns the first 1,024 of them; the client reads again right
-/// after sending `echo hi`, long before a shell could have printed `hi`.
+/// server started with `--builtin` (`seq` is not a Windows command; the
+/// built-in one prints what coreutils' prints). The cut is the same on every
+/// run: the server writes seq's 1,492 bytes in one write, which loopback
+/// delivers at once, so the first read returns the first 1,024 of them; the
+/// client reads again right after sending `echo hi`, before the server has
+/// read that command, let alone answered it.
 #[test]
 fn seq_tail_appears_where_hi_was_expected() {
-    let server = ServerProcess::start(BIN, ["server", "--addr", "127.0.0.1:0"]).unwrap();
+    let server =
+        ServerProcess::start(BIN, ["server", "--addr", "127.0.0.1:0", "--builtin"]).unwrap();
     let addr = server.addr();
+    // The start-up line after `listening on` says who answers.
+    assert_eq!(next_line(&server), Interpreter::Builtin.describe());
     let out = client(addr, b"seq 1 400\necho hi\nexit\n");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
