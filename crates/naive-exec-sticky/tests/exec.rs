@@ -238,6 +238,25 @@ fn recv_reply_reads_once_and_reports_eof() {
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
 }
 
+/// Lines ending in CRLF, as PowerShell pipes them on Windows, are the same commands: the CR is never sent.
+#[test]
+fn client_takes_powershell_lines() {
+    let addr = start(ShellLimits::default());
+    let stream = connect(addr, PATIENT).unwrap();
+    let mut input = InputLines::from_reader(&b"echo hi\r\nexit\r\necho never\r\n"[..]);
+    let (mut out, mut diag) = (Vec::new(), Vec::new());
+    run_client(&mut input, stream, PATIENT, &mut out, &mut diag).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            "{}\nhi\n{}\n",
+            naive_exec_sticky::read_mark(1, Some(3), "echo hi"),
+            naive_exec_sticky::close_mark(1),
+        )
+    );
+    assert!(diag.is_empty());
+}
+
 /// The client loop: empty lines are not sent, every read is marked, a silent command gets the timeout line, `exit` ends.
 #[test]
 fn client_loop_over_a_real_server() {
