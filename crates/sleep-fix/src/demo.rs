@@ -16,10 +16,10 @@
 //! - Without a pause the server's turn is the whole reply, so the client's
 //!   one read for the length always finds the digits and the output glued.
 //!   With a pause, [`ServerEnd`] ends the server's turn when the digits are
-//!   flushed; the server sleeps the pause ([`send_reply`](crate::send_reply)), and then its
-//!   write of the output waits until the client has read the digits: the
-//!   "lucky timing" the classic program hopes for, made certain, so that
-//!   even a machine under heavy load prints the same thing.
+//!   flushed; the server sleeps the pause ([`send_reply`](crate::send_reply)),
+//!   and then its write of the output waits until the client has read the
+//!   digits: the "lucky timing" the classic program hopes for, made certain,
+//!   so that even a machine under heavy load prints the same thing.
 //! - The server answers with the built-in command set
 //!   ([`Interpreter::Builtin`]), so the replies are the same bytes on every
 //!   OS.
@@ -32,7 +32,6 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::demo::{Verdict, EXEC_SCRIPT};
@@ -363,7 +362,7 @@ fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
     let timeline = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
     let (turn_tx, turn_rx) = mpsc::channel();
     let (ack_tx, ack_rx) = mpsc::channel();
-    let side = Arc::new(Mutex::new(ServerSide {
+    let side = ServerSide {
         timeline: timeline.clone(),
         written: 0,
         recorded: 0,
@@ -375,7 +374,7 @@ fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
         client_must_read: false,
         turn_over: turn_tx,
         client_read: ack_rx,
-    }));
+    };
     let config = ServerConfig {
         pause,
         interpreter: Interpreter::Builtin,
@@ -527,8 +526,9 @@ fn reply_error_zh(e: &ReplyError) -> String {
     }
 }
 
-/// The server end's half of the turn-taking, kept by [`ServerEnd`] (the
-/// client's thread only ever sees it through the channels).
+/// The server end's half of the turn-taking, kept by [`ServerEnd`] on the
+/// server's thread (the client's thread only hears of it through the
+/// channels).
 struct ServerSide {
     timeline: Timeline,
     /// Bytes the server has written in all.
@@ -566,11 +566,6 @@ impl ServerSide {
         // The client may already be gone (run 1 hangs up): nothing to tell.
         let _ = self.turn_over.send(self.written);
     }
-}
-
-fn lock(side: &Mutex<ServerSide>) -> MutexGuard<'_, ServerSide> {
-    // Only this module's code runs under the lock; keep going after a panic.
-    side.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The digits are flushed: record them, and if there is a pause, end the
@@ -617,26 +612,23 @@ fn wait_for_client(side: &mut ServerSide) {
 /// points.
 struct ServerEnd {
     stream: TcpStream,
-    side: Arc<Mutex<ServerSide>>,
+    side: ServerSide,
 }
 
 impl Read for ServerEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        {
-            let mut side = lock(&self.side);
-            if side.output_pending {
-                let label = match side.lang {
-                    Lang::En => format!("reply to `{}`", side.command),
-                    Lang::Zh => format!("`{}` 的回复", side.command),
-                };
-                side.record(label);
-                side.output_pending = false;
-                side.end_turn();
-            }
+        let side = &mut self.side;
+        if side.output_pending {
+            let label = match side.lang {
+                Lang::En => format!("reply to `{}`", side.command),
+                Lang::Zh => format!("`{}` 的回复", side.command),
+            };
+            side.record(label);
+            side.output_pending = false;
+            side.end_turn();
         }
         let n = self.stream.read(buf)?;
         if n > 0 {
-            let mut side = lock(&self.side);
             side.command = String::from_utf8_lossy(&buf[..n]).into_owned();
             side.digits_pending = true;
         }
@@ -646,9 +638,9 @@ impl Read for ServerEnd {
 
 impl Write for ServerEnd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut side = lock(&self.side);
+        let side = &mut self.side;
         if side.client_must_read {
-            wait_for_client(&mut side);
+            wait_for_client(side);
         }
         let n = self.stream.write(buf)?;
         side.written += n;
@@ -657,9 +649,9 @@ impl Write for ServerEnd {
 
     fn flush(&mut self) -> io::Result<()> {
         self.stream.flush()?;
-        let mut side = lock(&self.side);
+        let side = &mut self.side;
         if side.digits_pending && side.written > side.recorded {
-            digits_flushed(&mut side);
+            digits_flushed(side);
         }
         Ok(())
     }
