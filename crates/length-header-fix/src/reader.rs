@@ -10,7 +10,7 @@
 //!
 //! The defences are the lesson's: a length is checked before anything is
 //! allocated for it, and the buffer grows only as bytes arrive (at most
-//! [`crate::BODY_CHUNK`] or as much again as has arrived, never past the
+//! [`crate::framing::BODY_CHUNK`] or as much again as has arrived, never past the
 //! frame), so a peer that announces 16 MiB and sends 10 bytes costs one
 //! chunk, not 16 MiB.
 
