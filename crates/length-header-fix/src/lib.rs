@@ -43,6 +43,8 @@
 //!   (one write per frame, never a flush: the caller flushes when it waits
 //!   for an answer), [`read_frame`] and [`read_frame_into`] (one buffer for
 //!   every frame), the header codec and [`FrameError`].
+//! - [`reader`]: [`FrameReader`], the same frames read for speed: each body
+//!   a slice of one read buffer, as tokio-util's `FramedRead` does.
 //! - [`serve`] and [`serve_connection`]: the remote-execution server, one
 //!   thread per connection; a bad client is logged and never stops it.
 //! - [`send_command`], [`recv_reply`] and [`run_client`]: the client.
@@ -50,11 +52,13 @@
 //!   boundary timeline that shows the long reply arriving in three reads.
 
 pub mod framing;
+pub mod reader;
 
 pub use framing::{
     decode_header, encode_header, read_frame, read_frame_into, read_header, write_frame,
     write_frame_in_two_writes, FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
 };
+pub use reader::{FrameReader, DEFAULT_READ_BUFFER};
 
 use common::cli::InputLines;
 use common::demo::{Verdict, EXEC_SCRIPT};

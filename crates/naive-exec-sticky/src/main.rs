@@ -30,7 +30,7 @@ use naive_exec_sticky::{ServerConfig, Tweaks, DEFAULT_ADDR};
                   --allow-remote.\n\n\
                   Two terminals: `cargo run -p naive-exec-sticky -- server --builtin`, then\n  \
                   bash:       printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p naive-exec-sticky -- client\n  \
-                  PowerShell: \"seq 1 400\",\"echo hi\",\"exit\" | cargo run -p naive-exec-sticky -- client\n\
+                  PowerShell: 'seq 1 400', 'echo hi', 'exit' | cargo run -p naive-exec-sticky -- client\n\
                   (--builtin answers echo, seq, true, ... the same on every OS; Windows' cmd has \
                   no seq or true, so start the server with it there.)"
 )]

@@ -29,7 +29,7 @@ breaks the client too. Stage 4 (length-header-fix) is the fix.
 
 Two terminals: `cargo run -p sleep-fix -- server --builtin --pause-ms 0`, then
   bash:       printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client
-  PowerShell: \"seq 1 400\",\"echo hi\",\"exit\" | cargo run -p sleep-fix -- client
+  PowerShell: 'seq 1 400', 'echo hi', 'exit' | cargo run -p sleep-fix -- client
 (--builtin answers echo, seq, true, ... the same on every OS; Windows' cmd has no seq or \
 true, so start the server with it there.)";
 
