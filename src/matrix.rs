@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use common::demo::Verdict;
 use common::lang::Lang;
 use common::weather::{Counted, Direction, ReadCounter, Weather, WeatherProxy};
+use common::Interpreter;
 use common::{spawn_loopback, LoopbackServer, ShellLimits};
 
 /// A column of the matrix: a network weather, or none at all.
@@ -571,7 +572,13 @@ fn broken(words: impl Into<String>) -> io::Result<Verdict> {
 fn naive_exec_trial(column: &Column) -> io::Result<Verdict> {
     let expected = expected_outputs();
     let (route, _server) = cell(column, |stream| {
-        naive_exec_sticky::handle_connection(stream, &naive_exec_sticky::ServerConfig::default())
+        naive_exec_sticky::handle_connection(
+            stream,
+            &naive_exec_sticky::ServerConfig {
+                interpreter: Interpreter::Builtin,
+                ..Default::default()
+            },
+        )
     })?;
     let mut client = route.connect()?;
     let mut sent = 0;
@@ -666,7 +673,10 @@ fn length_delivered_alone(route: &Route, expected: &[Vec<u8>]) -> bool {
 /// what the proxy delivered.
 fn sleep_fix_attempt(column: &Column, expected: &[Vec<u8>]) -> io::Result<(Verdict, Route)> {
     let client_reads = ReadCounter::new();
-    let config = sleep_fix::ServerConfig::default();
+    let config = sleep_fix::ServerConfig {
+        interpreter: Interpreter::Builtin,
+        ..Default::default()
+    };
     // A quiet loopback's client reads the digits within the pause; on a
     // busy machine it may not, so there the server's writes also wait until
     // it has.

@@ -18,7 +18,7 @@
 //! |---|---|
 //! | `echo [WORD...]` | the words joined by single spaces, then `\n` |
 //! | `seq [FIRST [STEP]] LAST` | one integer per line, as coreutils' `seq` |
-//! | `true` / `false` | nothing; exit status 0 / 1 |
+//! | `true` (or `:`) / `false` | nothing; exit status 0 / 1 |
 //! | `yes [WORD...]` | the line (default `y`) again and again, until the output cap |
 //! | `sleep SECONDS` | nothing, after that long (or until the timeout) |
 //! | `help` | this list |
@@ -101,7 +101,8 @@ pub fn run_builtin(command_line: &str, limits: ShellLimits) -> ShellOutput {
             line.push(b'\n');
             finished(line, Vec::new(), 0, limits)
         }
-        "true" => finished(Vec::new(), Vec::new(), 0, limits),
+        // `:` is the shell's null command, what the attack suite drips.
+        "true" | ":" => finished(Vec::new(), Vec::new(), 0, limits),
         "false" => finished(Vec::new(), Vec::new(), 1, limits),
         "help" => finished(
             format!("built-in commands: {NAMES}\n").into_bytes(),
