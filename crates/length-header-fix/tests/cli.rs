@@ -6,9 +6,12 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_length-header-fix");
 
-/// A server binary on 127.0.0.1:0, killed when dropped.
+/// A server binary on 127.0.0.1:0 answering with the built-in command set
+/// (the same bytes on every OS), killed when dropped.
 fn start_server(extra: &[&str]) -> ServerProcess {
-    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(extra);
+    let args = ["server", "--addr", "127.0.0.1:0", "--builtin"]
+        .iter()
+        .chain(extra);
     ServerProcess::start(BIN, args).unwrap()
 }
 
