@@ -49,7 +49,7 @@ pub fn recv_reply<R: Read + ?Sized>(r: &mut R, max: usize) -> Result<Vec<u8>, Fr
 /// never be cut between two replies here, unlike stage 2's reads.
 ///
 /// An empty line is sent too: it is an empty frame, a real message, and
-/// `sh -c ''` answers it with an empty reply.
+/// `sh -c ''` (and the built-in set) answers it with an empty reply.
 pub fn run_client<B: BufRead, O: Write>(
     addr: SocketAddr,
     max_frame: usize,
