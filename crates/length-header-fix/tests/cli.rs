@@ -163,3 +163,21 @@ fn non_utf8_reply_is_shown_with_a_note() {
                try --encoding gbk)\n";
     assert_eq!(stdout, one.repeat(2));
 }
+
+/// `--builtin` reaches the server: it says so when it starts, and `help` is answered with the built-in list, the same on every OS.
+#[test]
+fn builtin_flag_reaches_the_server() {
+    let server = start_server(&[]);
+    let log = server.wait_log("built-in set").unwrap();
+    assert!(
+        log.contains("running commands with the built-in set"),
+        "{log}"
+    );
+    let out = run_client(server.addr(), "help\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("built-in commands: echo, seq, true, false, yes, sleep, help"),
+        "{text}"
+    );
+}
