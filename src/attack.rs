@@ -268,17 +268,17 @@ impl Stage {
                 naive_exec_sticky::send_command(&mut s, "echo hi")?;
                 let reply = naive_exec_sticky::recv_reply(&mut s)?
                     .context("no reply within the patience")?;
-                expect(&reply, b"hi\n")
+                expect(&reply, b"hi")
             }
             3 => {
                 sleep_fix::send_command(&s, "echo hi")?;
-                expect(&stage3_reply(&mut s)?, b"hi\n")
+                expect(&stage3_reply(&mut s)?, b"hi")
             }
             4 => {
                 length_header_fix::send_command(&mut s, "echo hi")?;
                 let reply =
                     length_header_fix::recv_reply(&mut s, length_header_fix::DEFAULT_MAX_FRAME)?;
-                expect(&reply, b"hi\n")
+                expect(&reply, b"hi")
             }
             5 => {
                 ack_handshake::upload(&mut s, "attack-probe.txt", &b"probe"[..], 5)?;
@@ -320,8 +320,15 @@ fn stage3_reply(s: &mut TcpStream) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// `wanted` is the reply's line, without its line ending: `cmd`'s `echo`
+/// ends lines with CR LF, `sh`'s and the built-in set's with LF, and the
+/// attack is about being served, not about line endings.
 fn expect(reply: &[u8], wanted: &[u8]) -> anyhow::Result<String> {
-    if reply == wanted {
+    let line = reply
+        .strip_suffix(b"\r\n")
+        .or_else(|| reply.strip_suffix(b"\n"))
+        .unwrap_or(reply);
+    if line == wanted {
         Ok(format!("echo hi -> {:?}", String::from_utf8_lossy(reply)))
     } else {
         bail!("echo hi -> {:?}", String::from_utf8_lossy(reply))

@@ -211,6 +211,7 @@ fn stage2_naive_exec_sticky() {
     let config = naive_exec_sticky::ServerConfig {
         limits: shell_limits(),
         log: false,
+        ..naive_exec_sticky::ServerConfig::default()
     };
     let addr = start(move |l| naive_exec_sticky::serve_with(l, config, acceptor));
     let good = |addr| assert_eq!(stage2_exchange(addr, "echo hi"), b"hi\n");

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::weather::{Weather, WeatherProxy};
-use common::{run_shell, spawn_loopback, ShellLimits};
+use common::{run_builtin, spawn_loopback, ShellLimits};
 use proptest::prelude::*;
 
 /// Bound for every read and idle wait: a conversation cut into 1-byte
@@ -47,7 +47,7 @@ proptest! {
         for n in counts {
             // `seq 1 0` prints nothing: an empty reply is a message too.
             let command = format!("seq 1 {n}");
-            let expected = run_shell(&command, ShellLimits::default()).unwrap().reply();
+            let expected = run_builtin(&command, ShellLimits::default()).reply();
             length_header_fix::send_command(&mut client, &command).unwrap();
             let reply = length_header_fix::recv_reply(&mut client, length_header_fix::DEFAULT_MAX_FRAME).unwrap();
             prop_assert_eq!(reply, expected);

@@ -8,7 +8,12 @@
 //!
 //! - **stage 4, batched**: [`write_frame`] into a `BufWriter` (one write per
 //!   frame into the buffer, no flush), one flush at the end; the reader is
-//!   [`read_frame_into`] behind a `BufReader`, one buffer for every frame;
+//!   [`FrameReader`], which hands each body out as a slice of its own read
+//!   buffer (one copy of every byte, as `FramedRead` splits frames off its
+//!   `BytesMut`);
+//! - **the lesson's reader**: the same writer, read by [`read_frame_into`]
+//!   behind a `BufReader`, one buffer for every frame: two copies of every
+//!   byte (socket -> `BufReader` -> the frame buffer), which shows at 64 KiB;
 //! - **tokio-util**: `FramedWrite` with `feed` per frame and one `flush` at
 //!   the end, `FramedRead` at the other end, on a two-thread runtime; the
 //!   codec set to stage 4's wire format (4-byte little-endian length);
@@ -29,7 +34,7 @@
 //! (bytes per run and size, default 256 MiB, at most 2 M frames).
 
 use futures_util::{SinkExt, StreamExt};
-use length_header_fix::{read_frame_into, write_frame, HEADER_LEN};
+use length_header_fix::{read_frame_into, write_frame, FrameReader, HEADER_LEN};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -78,6 +83,15 @@ fn one_way_std(
 }
 
 fn count_frames(stream: TcpStream) -> io::Result<usize> {
+    let mut reader = FrameReader::with_capacity(BUFFER, stream, MAX);
+    let mut count = 0;
+    while reader.next_frame()?.is_some() {
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn count_frames_lesson(stream: TcpStream) -> io::Result<usize> {
     let mut reader = BufReader::with_capacity(BUFFER, stream);
     let mut buf = Vec::new();
     let mut count = 0;
@@ -87,8 +101,12 @@ fn count_frames(stream: TcpStream) -> io::Result<usize> {
     Ok(count)
 }
 
-fn stage4_batched(n: usize, body: &[u8]) -> io::Result<Duration> {
-    one_way_std(n, count_frames, |stream| {
+fn stage4_batched(
+    n: usize,
+    body: &[u8],
+    reader: fn(TcpStream) -> io::Result<usize>,
+) -> io::Result<Duration> {
+    one_way_std(n, reader, |stream| {
         let mut w = BufWriter::with_capacity(WRITE_BUFFER, stream);
         for _ in 0..n {
             write_frame(&mut w, body, MAX)?;
@@ -218,42 +236,52 @@ fn main() -> io::Result<()> {
         .build()?;
     println!(
         "stage 4 beside tokio-util's LengthDelimitedCodec, frames one way over loopback \
-         (median of {rounds} interleaved rounds; stage 4: {} KiB BufWriter, {} KiB BufReader)",
+         (median of {rounds} interleaved rounds; stage 4: {} KiB BufWriter, {} KiB read buffer)",
         WRITE_BUFFER / 1024,
         BUFFER / 1024
     );
     println!(
-        "{:>8} {:>10} {:>16} {:>16} {:>8} {:>16}",
-        "body", "frames", "stage 4 batched", "tokio-util feed", "ratio", "stage 4 unbuf."
+        "{:>8} {:>10} {:>16} {:>16} {:>8} {:>16} {:>16}",
+        "body",
+        "frames",
+        "stage 4 batched",
+        "tokio-util feed",
+        "ratio",
+        "lesson reader",
+        "stage 4 unbuf."
     );
     let mut pass = true;
     for size in SIZES {
         let n = (bytes / (size + HEADER_LEN)).clamp(1, 2_000_000);
         let body = vec![0x5a; size];
-        let (mut ours, mut theirs, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut theirs, mut lesson, mut bare) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             // Who goes first alternates, so neither always meets the other's
             // leftovers (a socket in TIME_WAIT, a cold cache).
             if round % 2 == 0 {
-                ours.push(rate(n, stage4_batched(n, &body)?));
+                ours.push(rate(n, stage4_batched(n, &body, count_frames)?));
                 theirs.push(rate(n, tokio_codec(&rt, n, &body)?));
             } else {
                 theirs.push(rate(n, tokio_codec(&rt, n, &body)?));
-                ours.push(rate(n, stage4_batched(n, &body)?));
+                ours.push(rate(n, stage4_batched(n, &body, count_frames)?));
             }
+            lesson.push(rate(n, stage4_batched(n, &body, count_frames_lesson)?));
             bare.push(rate(n, stage4_unbuffered(n.min(200_000), &body)?));
         }
         // The median of each round's ratio: the two runs of a round are back
         // to back, so they met the same load on a shared machine.
         let ratio = median(ours.iter().zip(&theirs).map(|(o, t)| o / t).collect());
-        let (ours, theirs, bare) = (median(ours), median(theirs), median(bare));
+        let (ours, theirs, lesson, bare) =
+            (median(ours), median(theirs), median(lesson), median(bare));
         let bar = if size <= 1024 { 1.5 } else { 0.95 };
         pass &= ratio >= bar;
         println!(
-            "{:>8} {n:>10} {:>16} {:>16} {ratio:>7.2}x {:>16}   (bar: >= {bar}x)",
+            "{:>8} {n:>10} {:>16} {:>16} {ratio:>7.2}x {:>16} {:>16}   (bar: >= {bar}x)",
             human(size),
             per_s(ours),
             per_s(theirs),
+            per_s(lesson),
             per_s(bare)
         );
     }

@@ -43,6 +43,8 @@
 //!   [`write_frame`] (one write per frame, never a flush: the caller flushes
 //!   when it waits for an answer), [`read_frame`] and [`read_frame_into`]
 //!   (one buffer for every frame), the header codec and [`FrameError`].
+//! - [`reader`]: [`FrameReader`], the same frames read for speed: each body
+//!   a slice of one read buffer, as tokio-util's `FramedRead` does.
 //! - [`server`]: [`ServerConfig`], [`serve`] (common's accept loop, a thread
 //!   per connection) and [`serve_connection`], which runs each request and
 //!   answers it with one frame; a bad client is logged and never stops it.
@@ -55,6 +57,7 @@
 pub mod client;
 pub mod demo;
 pub mod framing;
+pub mod reader;
 pub mod server;
 
 pub use client::{recv_reply, reply_mark, run_client, send_command, CLIENT_REPLY_TIMEOUT};
@@ -66,6 +69,7 @@ pub use framing::{
     decode_header, encode_header, read_frame, read_frame_into, read_header, write_frame,
     write_frame_in_two_writes, FrameError, Part, DEFAULT_MAX_FRAME, HEADER_LEN,
 };
+pub use reader::{FrameReader, DEFAULT_READ_BUFFER};
 pub use server::{
     describe_outcome, serve, serve_connection, serve_with, ServerConfig, MAX_REQUEST,
 };

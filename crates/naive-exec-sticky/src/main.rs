@@ -1,4 +1,4 @@
-//! The `naive-exec-sticky` command line: the demo, the server and the client.
+//! Stage 2's command line: the demo (no subcommand), `server` and `client`.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use common::builtin::BUILTIN_FLAG_HELP;
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Acceptor, LimitArgs, ShellLimits};
-use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
+use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
+use naive_exec_sticky::{ServerConfig, Tweaks, DEFAULT_ADDR};
 
 /// Stage 2: remote command execution whose output runs together.
 #[derive(Parser)]
@@ -26,7 +27,12 @@ use naive_exec_sticky::{ServerConfig, DEFAULT_ADDR};
                   reply at all, because a stream has no empty message. Without a subcommand it \
                   runs the demo; `server` and `client` are the two-terminal version. The server \
                   runs ANY command it is sent: it listens on loopback only unless given \
-                  --allow-remote."
+                  --allow-remote.\n\n\
+                  Two terminals: `cargo run -p naive-exec-sticky -- server --builtin`, then\n  \
+                  bash:       printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p naive-exec-sticky -- client\n  \
+                  PowerShell: 'seq 1 400', 'echo hi', 'exit' | cargo run -p naive-exec-sticky -- client\n\
+                  (--builtin answers echo, seq, true, ... the same on every OS; Windows' cmd has \
+                  no seq or true, so start the server with it there.)"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
@@ -64,7 +70,8 @@ fn read_size(text: &str) -> Result<usize, String> {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every command line received and send back its output, unframed.
+    /// Run every command line received and send back its output, unframed (on Windows, start
+    /// it with --builtin: cmd has no `seq` or `true`).
     Server {
         /// Address to listen on (loopback only, unless --allow-remote).
         #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]
@@ -72,6 +79,8 @@ enum Command {
         /// Allow a non-loopback address: anyone who can reach it can run commands as you.
         #[arg(long)]
         allow_remote: bool,
+        #[arg(long, help = BUILTIN_FLAG_HELP)]
+        builtin: bool,
         /// Kill a command that runs longer than this, in milliseconds.
         #[arg(long, default_value_t = 5000)]
         timeout_ms: u64,
@@ -104,39 +113,33 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    // Errors are printed as one readable line (with their causes), never as
-    // a backtrace, even when RUST_BACKTRACE is set.
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
     match cli.command {
-        None => {
-            let tweaks = naive_exec_sticky::Tweaks {
+        None => demo(
+            Tweaks {
                 read_size: cli.read_size,
                 nodelay: cli.nodelay,
-            };
-            print!(
-                "{}",
-                naive_exec_sticky::demo_transcript_in(tweaks, Lang::choose(cli.lang.as_deref()))
-                    .context("the demo failed")?
-            );
-            Ok(())
-        }
+            },
+            Lang::choose(cli.lang.as_deref()),
+        ),
         Some(Command::Server {
             addr,
             allow_remote,
+            builtin,
             timeout_ms,
             max_output,
             limits,
-        }) => server(addr, allow_remote, timeout_ms, max_output, &limits),
+        }) => server(
+            addr,
+            allow_remote,
+            Interpreter::from_flag(builtin),
+            ShellLimits {
+                timeout: Duration::from_millis(timeout_ms),
+                output_cap: max_output,
+            },
+            &limits,
+        ),
         Some(Command::Client {
             addr,
             read_timeout_ms,
@@ -153,19 +156,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn demo(tweaks: Tweaks, lang: Lang) -> anyhow::Result<ExitCode> {
+    print!(
+        "{}",
+        naive_exec_sticky::demo_transcript_in(tweaks, lang).context("the demo failed")?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn server(
     addr: SocketAddr,
     allow_remote: bool,
-    timeout_ms: u64,
-    max_output: usize,
+    interpreter: Interpreter,
+    shell_limits: ShellLimits,
     limits: &LimitArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
     let warning = match check_remote_exec_bind(addr, allow_remote) {
         Ok(warning) => warning,
         Err(refusal) => bail!(refusal),
     };
-    if timeout_ms == 0 {
+    if shell_limits.timeout.is_zero() {
         bail!("--timeout-ms 0 would kill every command at once; give a timeout such as 5000");
     }
     let listener = TcpListener::bind(addr)
@@ -176,15 +187,15 @@ fn server(
     if let Some(warning) = warning {
         eprintln!("{warning}");
     }
+    eprintln!("{}", interpreter.describe());
     let config = ServerConfig {
-        limits: ShellLimits {
-            timeout: Duration::from_millis(timeout_ms),
-            output_cap: max_output,
-        },
+        limits: shell_limits,
+        interpreter,
         log: true,
     };
     naive_exec_sticky::serve_with(listener, config, Acceptor::new(limits))
-        .context("the server stopped")
+        .context("the server stopped")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn client(
@@ -193,7 +204,7 @@ fn client(
     read_size: usize,
     nodelay: bool,
     encoding: Encoding,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let stream = naive_exec_sticky::connect(addr, read_timeout)?;
     stream
         .set_nodelay(nodelay)
@@ -208,5 +219,5 @@ fn client(
         &mut std::io::stdout(),
         &mut std::io::stderr(),
     )?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,6 @@ fn timeline_part(transcript: &str) -> &str {
 }
 
 /// `--nodelay`, from the timeline on: the same sticky read and the same split reply as without it.
-#[cfg(unix)]
 #[test]
 fn nodelay_demo() {
     let text = naive_exec_sticky::demo_transcript_with(Tweaks {
@@ -24,7 +23,6 @@ fn nodelay_demo() {
 }
 
 /// Nagle's algorithm off changes nothing in what the reads return.
-#[cfg(unix)]
 #[test]
 fn nodelay_leaves_the_timeline_as_it_was() {
     let plain = conversation_transcript().unwrap();
@@ -38,7 +36,6 @@ fn nodelay_leaves_the_timeline_as_it_was() {
 }
 
 /// `--read-size 4096`, from the timeline on: seq's 1,492 bytes fit in one read, so this script comes out whole, by luck.
-#[cfg(unix)]
 #[test]
 fn bigger_read_demo() {
     let text = naive_exec_sticky::demo_transcript_with(Tweaks {
@@ -51,7 +48,6 @@ fn bigger_read_demo() {
 }
 
 /// `--read-size 100`: the cut is wherever the read size says, not at any packet size.
-#[cfg(unix)]
 #[test]
 fn smaller_read_cuts_at_the_read_size() {
     let text = conversation_transcript_with(Tweaks {

@@ -15,26 +15,34 @@
 //!   every run; after each read it tells the server how far it has read.
 //! - Without a pause the server's turn is the whole reply, so the client's
 //!   one read for the length always finds the digits and the output glued.
-//!   With a pause the server's [`ServerConfig::pause_hook`] ends its turn
-//!   after the digits, sleeps the pause, and also waits until the client has
-//!   read them: the "lucky timing" the classic program hopes for, made
-//!   certain, so that even a machine under heavy load prints the same thing.
+//!   With a pause, [`ServerEnd`] ends the server's turn when the digits are
+//!   flushed; the server sleeps the pause ([`send_reply`](crate::send_reply)),
+//!   and then its write of the output waits until the client has read the
+//!   digits: the "lucky timing" the classic program hopes for, made certain,
+//!   so that even a machine under heavy load prints the same thing.
+//! - The server answers with the built-in command set
+//!   ([`Interpreter::Builtin`]), so the replies are the same bytes on every
+//!   OS.
+//!
+//! The lesson's server knows nothing of this: the demo only wraps the stream
+//! it writes to. [`LuckyTiming`] is the same idea, small, for the story
+//! matrix and the tests.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use common::demo::{Verdict, EXEC_SCRIPT};
 use common::lang::Lang;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
+use common::testing::{ReadCounter, WriteCounted, WriteCounter};
 use common::text::wrap;
-use common::{spawn_loopback, Tap, Timeline};
+use common::{spawn_loopback, Interpreter, Tap, Timeline};
 
-use crate::{recv_reply, send_command, serve_connection, ReplyError, ServerConfig, RECV_SIZE};
+use crate::pause::{recv_reply, send_command, ReplyError, PREVIEW_BYTES, RECV_SIZE};
+use crate::server::{serve_connection, ServerConfig};
 
 /// The complete demo: the same conversation without and with the pause,
 /// what the pause cost, and how to try it in two terminals.
@@ -71,7 +79,7 @@ pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
     out.push_str(&unpaused.transcript());
     let _ = writeln!(out);
 
-    let pause = crate::DEFAULT_PAUSE;
+    let pause = crate::pause::DEFAULT_PAUSE;
     let paused = run_conversation(pause, lang)?;
     out.push_str(&paused.transcript());
     let _ = writeln!(out);
@@ -354,20 +362,22 @@ fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
     let timeline = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
     let (turn_tx, turn_rx) = mpsc::channel();
     let (ack_tx, ack_rx) = mpsc::channel();
-    let side = Arc::new(Mutex::new(ServerSide {
+    let side = ServerSide {
         timeline: timeline.clone(),
         written: 0,
         recorded: 0,
         command: String::new(),
         lang,
+        hold_output: !pause.is_zero(),
+        digits_pending: false,
         output_pending: false,
+        client_must_read: false,
         turn_over: turn_tx,
         client_read: ack_rx,
-    }));
-    let hook_side = Arc::clone(&side);
+    };
     let config = ServerConfig {
         pause,
-        pause_hook: Some(Arc::new(move |pause| pause_in_turns(&hook_side, pause))),
+        interpreter: Interpreter::Builtin,
         ..ServerConfig::default()
     };
     let server = spawn_loopback(move |listener| {
@@ -499,7 +509,7 @@ fn reply_error_zh(e: &ReplyError) -> String {
             let mut text = format!(
                 "本该读到十进制数字表示的回复长度，却读到 {} 字节：{}",
                 received.len(),
-                common::text::escaped(received, crate::PREVIEW_BYTES)
+                common::text::escaped(received, PREVIEW_BYTES)
             );
             if received.first().is_some_and(|b| b.is_ascii_digit()) {
                 text.push_str(
@@ -516,8 +526,9 @@ fn reply_error_zh(e: &ReplyError) -> String {
     }
 }
 
-/// The server end's half of the turn-taking, shared by [`ServerEnd`] and
-/// the pause hook (both run on the server's thread).
+/// The server end's half of the turn-taking, kept by [`ServerEnd`] on the
+/// server's thread (the client's thread only hears of it through the
+/// channels).
 struct ServerSide {
     timeline: Timeline,
     /// Bytes the server has written in all.
@@ -528,8 +539,16 @@ struct ServerSide {
     command: String,
     /// The language of the labels.
     lang: Lang,
+    /// There is a pause: the turn ends after the digits, and the output
+    /// waits until the client has read them.
+    hold_output: bool,
+    /// A command was read; the next flush ends its digits.
+    digits_pending: bool,
     /// The digits are recorded, the output not yet.
     output_pending: bool,
+    /// The next write (the output) must wait until the client has read
+    /// everything written so far (the digits).
+    client_must_read: bool,
     /// "My turn is over; I have written this many bytes in all."
     turn_over: Sender<usize>,
     /// "I have read this many bytes in all", from the client.
@@ -549,30 +568,29 @@ impl ServerSide {
     }
 }
 
-fn lock(side: &Mutex<ServerSide>) -> MutexGuard<'_, ServerSide> {
-    // Only this module's code runs under the lock; keep going after a panic.
-    side.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The demo's pause: the digits are written; record them, and if there is a
-/// pause, end the server's turn, sleep the pause, and also wait (bounded)
-/// until the client has read the digits, which the classic program only
-/// hopes for.
-fn pause_in_turns(side: &Mutex<ServerSide>, pause: Duration) {
-    let mut side = lock(side);
+/// The digits are flushed: record them, and if there is a pause, end the
+/// server's turn so that the client reads them, and hold the output until
+/// it has.
+fn digits_flushed(side: &mut ServerSide) {
     let label = match side.lang {
         Lang::En => format!("length of reply to `{}`", side.command),
         Lang::Zh => format!("`{}` 回复的长度", side.command),
     };
     side.record(label);
+    side.digits_pending = false;
     side.output_pending = true;
-    if pause.is_zero() {
-        // No pause: the turn goes on with the output, so the client reads
-        // only once both are written.
-        return;
+    if side.hold_output {
+        side.end_turn();
+        side.client_must_read = true;
     }
-    side.end_turn();
-    thread::sleep(pause);
+    // No pause: the turn goes on with the output, so the client reads only
+    // once both are written.
+}
+
+/// Waits (bounded) until the client has read every byte written so far,
+/// which the classic program only hopes for at the end of its pause.
+fn wait_for_client(side: &mut ServerSide) {
+    side.client_must_read = false;
     let deadline = Instant::now() + DEFAULT_SYNC_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -588,30 +606,31 @@ fn pause_in_turns(side: &Mutex<ServerSide>, pause: Duration) {
     }
 }
 
-/// The server's stream in the demo: counts what the server writes and ends
-/// its turn when it goes back to reading the next command.
+/// The server's stream in the demo: counts what the server writes, records
+/// the digits when they are flushed and the output when the server goes
+/// back to reading the next command, and ends the server's turn at those
+/// points.
 struct ServerEnd {
     stream: TcpStream,
-    side: Arc<Mutex<ServerSide>>,
+    side: ServerSide,
 }
 
 impl Read for ServerEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        {
-            let mut side = lock(&self.side);
-            if side.output_pending {
-                let label = match side.lang {
-                    Lang::En => format!("reply to `{}`", side.command),
-                    Lang::Zh => format!("`{}` 的回复", side.command),
-                };
-                side.record(label);
-                side.output_pending = false;
-                side.end_turn();
-            }
+        let side = &mut self.side;
+        if side.output_pending {
+            let label = match side.lang {
+                Lang::En => format!("reply to `{}`", side.command),
+                Lang::Zh => format!("`{}` 的回复", side.command),
+            };
+            side.record(label);
+            side.output_pending = false;
+            side.end_turn();
         }
         let n = self.stream.read(buf)?;
         if n > 0 {
-            lock(&self.side).command = String::from_utf8_lossy(&buf[..n]).into_owned();
+            side.command = String::from_utf8_lossy(&buf[..n]).into_owned();
+            side.digits_pending = true;
         }
         Ok(n)
     }
@@ -619,9 +638,66 @@ impl Read for ServerEnd {
 
 impl Write for ServerEnd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let side = &mut self.side;
+        if side.client_must_read {
+            wait_for_client(side);
+        }
         let n = self.stream.write(buf)?;
-        lock(&self.side).written += n;
+        side.written += n;
         Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()?;
+        let side = &mut self.side;
+        if side.digits_pending && side.written > side.recorded {
+            digits_flushed(side);
+        }
+        Ok(())
+    }
+}
+
+/// A server's stream on which the pause always wins its bet: before each
+/// write it waits (up to `patience`) until the client has read every byte
+/// written before it, as a quiet loopback's client always has by the end of
+/// the pause. So the output never reaches the client before it has read the
+/// digits, however busy the machine. The story matrix and the tests wrap a
+/// server's stream in it where they show the bet won; the client counts its
+/// reads with `client_reads`. Without a pause it only slows the server: it
+/// is not meant for `--pause-ms 0`.
+#[derive(Debug)]
+pub struct LuckyTiming<S> {
+    stream: WriteCounted<S>,
+    written: WriteCounter,
+    client_reads: ReadCounter,
+    patience: Duration,
+}
+
+impl<S> LuckyTiming<S> {
+    /// Wraps the server's `stream`; `client_reads` counts what the client
+    /// has read.
+    pub fn new(stream: S, client_reads: ReadCounter, patience: Duration) -> Self {
+        let written = WriteCounter::new();
+        Self {
+            stream: written.wrap(stream),
+            written,
+            client_reads,
+            patience,
+        }
+    }
+}
+
+impl<S: Read> Read for LuckyTiming<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+}
+
+impl<S: Write> Write for LuckyTiming<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written
+            .wait_until_read(&self.client_reads, self.patience);
+        self.stream.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

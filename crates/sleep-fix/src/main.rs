@@ -1,18 +1,18 @@
-//! The `sleep-fix` command line: the demo, the server and the client.
+//! Stage 3's command line: the demo (no subcommand), `server` and `client`.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use common::builtin::BUILTIN_FLAG_HELP;
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::netio::is_timeout;
-use common::{Acceptor, LimitArgs, ShellLimits};
-use sleep_fix::{connect, recv_reply, send_command, serve_with, ReplyError, ServerConfig};
+use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
+use sleep_fix::{connect, serve_with, ServerConfig};
 
 const ABOUT: &str = "Stage 3: send the reply's length as digits, pause, then send the output";
 
@@ -25,7 +25,13 @@ digits and the output glue in one read and the length no longer parses, and with
 pause, where every reply arrives whole. This is not a fix: the pause is a bet on timing \
 that a slower or busier network loses, it costs the pause on every reply, and the digits \
 are read with a single recv, so a network that delivers \"14\" and \"92\" separately \
-breaks the client too. Stage 4 (length-header-fix) is the fix.";
+breaks the client too. Stage 4 (length-header-fix) is the fix.
+
+Two terminals: `cargo run -p sleep-fix -- server --builtin --pause-ms 0`, then
+  bash:       printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client
+  PowerShell: 'seq 1 400', 'echo hi', 'exit' | cargo run -p sleep-fix -- client
+(--builtin answers echo, seq, true, ... the same on every OS; Windows' cmd has no seq or \
+true, so start the server with it there.)";
 
 #[derive(Parser)]
 #[command(name = "sleep-fix", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -40,7 +46,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run commands sent by clients; answer with the length, a pause, then the output.
+    /// Run commands sent by clients; answer with the length, a pause, then the output (on
+    /// Windows, start it with --builtin: cmd has no `seq` or `true`).
     Server {
         /// Address to listen on (loopback only unless --allow-remote).
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
@@ -51,6 +58,8 @@ enum Command {
         /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
         #[arg(long)]
         allow_remote: bool,
+        #[arg(long, help = BUILTIN_FLAG_HELP)]
+        builtin: bool,
         /// Kill a command that runs longer than this many milliseconds.
         #[arg(long, default_value_t = 5000)]
         timeout_ms: u64,
@@ -76,57 +85,55 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let result = match cli.command {
+    match cli.command {
         None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
             pause_ms,
             allow_remote,
+            builtin,
             timeout_ms,
             max_output,
             limits,
-        }) => run_server(
+        }) => server(
             addr,
-            pause_ms,
             allow_remote,
-            timeout_ms,
-            max_output,
+            ServerConfig {
+                limits: ShellLimits {
+                    timeout: Duration::from_millis(timeout_ms),
+                    output_cap: max_output,
+                },
+                pause: Duration::from_millis(pause_ms),
+                interpreter: Interpreter::from_flag(builtin),
+                log: true,
+            },
             &limits,
         ),
         Some(Command::Client {
             addr,
             read_timeout_ms,
             encoding,
-        }) => run_client(addr, read_timeout_ms, encoding),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        }) => client(addr, read_timeout_ms, encoding),
     }
 }
 
-fn demo(lang: Lang) -> anyhow::Result<()> {
+fn demo(lang: Lang) -> anyhow::Result<ExitCode> {
     let transcript = sleep_fix::demo_transcript_in(lang).context("the demo failed")?;
     io::stdout().lock().write_all(transcript.as_bytes())?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn run_server(
+fn server(
     addr: SocketAddr,
-    pause_ms: u64,
     allow_remote: bool,
-    timeout_ms: u64,
-    max_output: usize,
+    config: ServerConfig,
     limits: &LimitArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
     let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
-    if timeout_ms == 0 {
+    if config.limits.timeout.is_zero() {
         bail!("--timeout-ms 0 would kill every command at once; give it at least 1, e.g. 5000");
     }
     let listener = TcpListener::bind(addr).with_context(|| {
@@ -141,55 +148,19 @@ fn run_server(
     if let Some(warning) = warning {
         eprintln!("{warning}");
     }
+    eprintln!("{}", config.interpreter.describe());
     eprintln!(
-        "each reply: the length as digits, a {pause_ms} ms pause, then the output \
-         (commands time out after {timeout_ms} ms, output capped at {max_output} bytes)"
+        "each reply: the length as digits, a {} ms pause, then the output \
+         (commands time out after {} ms, output capped at {} bytes)",
+        config.pause.as_millis(),
+        config.limits.timeout.as_millis(),
+        config.limits.output_cap
     );
-    let config = ServerConfig {
-        limits: ShellLimits {
-            timeout: Duration::from_millis(timeout_ms),
-            output_cap: max_output,
-        },
-        pause: Duration::from_millis(pause_ms),
-        pause_hook: None,
-        log: true,
-    };
     serve_with(listener, config, Acceptor::new(limits))?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-/// The client's socket, recording what each read returned, so that the
-/// client can mark a reply with the reads it took without the lesson's
-/// `recv_reply` knowing anything about it.
-struct Recorded<'a> {
-    stream: &'a TcpStream,
-    /// The bytes each read returned, in order, for the current reply.
-    reads: Vec<Vec<u8>>,
-}
-
-impl Read for Recorded<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.stream.read(buf)?;
-        self.reads.push(buf[..n].to_vec());
-        Ok(n)
-    }
-}
-
-/// The line that marks a reply before its output: what the first read
-/// returned and was taken as the length, then how many bytes of output
-/// arrived in how many reads.
-fn reply_mark(cmd: &str, reads: &[Vec<u8>], output_len: usize) -> String {
-    let digits = reads
-        .first()
-        .map(|r| String::from_utf8_lossy(r))
-        .unwrap_or_default();
-    format!(
-        "── reply to `{cmd}`: read 1 gave the length \"{digits}\", then {output_len} B in {} read(s) ──",
-        reads.len().saturating_sub(1)
-    )
-}
-
-fn run_client(addr: SocketAddr, read_timeout_ms: u64, encoding: Encoding) -> anyhow::Result<()> {
+fn client(addr: SocketAddr, read_timeout_ms: u64, encoding: Encoding) -> anyhow::Result<ExitCode> {
     // A zero timeout means "block forever" to the socket API; refuse it
     // rather than hang on a server that never answers.
     if read_timeout_ms == 0 {
@@ -197,58 +168,14 @@ fn run_client(addr: SocketAddr, read_timeout_ms: u64, encoding: Encoding) -> any
     }
     let timeout = Duration::from_millis(read_timeout_ms);
     let stream = connect(addr, Some(timeout))?;
-    let mut lines = InputLines::stdin("> ");
-    let mut out = io::stdout().lock();
-    while let Some(line) = lines.next_line()? {
-        let cmd = line.trim();
-        if cmd == "exit" {
-            break;
-        }
-        if cmd.is_empty() {
-            eprintln!(
-                "(nothing sent: an empty command is a write of zero bytes, which sends nothing \
-                 over TCP, so the server would never answer; type a command or `exit`)"
-            );
-            continue;
-        }
-        if let Err(e) = send_command(&stream, cmd) {
-            if e.kind() == io::ErrorKind::InvalidInput {
-                eprintln!("({e})");
-                continue;
-            }
-            bail!("could not send `{cmd}` to {addr}: {e}; has the server stopped?");
-        }
-        let mut recorded = Recorded {
-            stream: &stream,
-            reads: Vec::new(),
-        };
-        match recv_reply(&mut recorded) {
-            Ok(reply) => {
-                writeln!(out, "{}", reply_mark(cmd, &recorded.reads, reply.len()))?;
-                encoding.decode(&reply).show(&mut out, "this reply")?;
-                out.flush()?;
-            }
-            Err(e @ ReplyError::BadLength { .. }) => {
-                let first = recorded.reads.first().map_or(0, Vec::len);
-                writeln!(
-                    out,
-                    "── reply to `{cmd}`: read 1 returned {first} B, which are not a length ──"
-                )?;
-                out.flush()?;
-                bail!(
-                    "{e}\nThe conversation cannot go on: the client no longer knows where a \
-                     reply starts, so it closes the connection. Is the server running with \
-                     --pause-ms 0? Try the default pause, then see stage 4 (length-header-fix) \
-                     for a real fix."
-                )
-            }
-            Err(ReplyError::Io(e)) if is_timeout(&e) => bail!(
-                "no reply to `{cmd}` within {read_timeout_ms} ms; a sleep-fix server always \
-                 answers at least the digits, so is {addr} a sleep-fix server? For a slow \
-                 command, raise --read-timeout-ms"
-            ),
-            Err(e) => bail!("reply to `{cmd}`: {e}"),
-        }
-    }
-    Ok(())
+    let mut input = InputLines::stdin("> ");
+    sleep_fix::run_client(
+        &mut input,
+        &stream,
+        timeout,
+        encoding,
+        &mut io::stdout().lock(),
+        &mut io::stderr(),
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -20,9 +20,12 @@ const WIDE_PAUSE_MS: &str = "300";
 /// schedule the server, and a reply that came late must not pass for none.
 const READ_TIMEOUT_MS: &str = "10000";
 
-/// A server process, killed when the test ends (also when it fails).
+/// A server process answering with the built-in command set (the same
+/// bytes on every OS), killed when the test ends (also when it fails).
 fn start_server(args: &[&str]) -> ServerProcess {
-    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(args);
+    let args = ["server", "--addr", "127.0.0.1:0", "--builtin"]
+        .iter()
+        .chain(args);
     ServerProcess::start(BIN, args).unwrap()
 }
 

@@ -5,19 +5,18 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Sender};
-use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use common::spawn_loopback;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
-use common::testing::{ReadCounter, WriteCounter, PATIENCE};
+use common::testing::{ReadCounter, PATIENCE};
+use common::{spawn_loopback, Interpreter};
 use sleep_fix::{
-    recv_reply, send_command, serve, serve_connection, ReplyError, ServerConfig, DEFAULT_PAUSE,
+    recv_reply, send_command, serve, serve_connection, LuckyTiming, ReplyError, ServerConfig,
+    DEFAULT_PAUSE,
 };
 
 /// A pause the bet on timing wins where the real accept loop is under test
-/// and no hook can wait for the client: three times the stage's own, longer
+/// and nothing can wait for the client: three times the stage's own, longer
 /// than any stall `.ci/stress` has caused between a write and the read.
 const WIDE_PAUSE: Duration = Duration::from_millis(300);
 
@@ -31,6 +30,7 @@ fn seq_output(n: usize) -> Vec<u8> {
 fn start_server(pause: Duration) -> std::net::SocketAddr {
     let config = ServerConfig {
         pause,
+        interpreter: Interpreter::Builtin,
         ..ServerConfig::default()
     };
     // The server thread runs until the test process ends.
@@ -45,27 +45,22 @@ fn connect(addr: std::net::SocketAddr) -> TcpStream {
     stream
 }
 
-/// A server for one connection whose bet on timing always wins: after the
-/// digits it sleeps the pause and then also waits until the client has read
-/// them, as a quiet loopback's client always has (a loaded machine can keep
-/// the client from reading for longer than any pause). The client reads
-/// through the returned counter.
+/// A server for one connection whose bet on timing always wins: it sleeps
+/// the pause after the digits, and its stream ([`LuckyTiming`]) also holds
+/// the output until the client has read them, as a quiet loopback's client
+/// always has (a loaded machine can keep the client from reading for longer
+/// than any pause). The client reads through the returned counter.
 fn start_lucky_server(pause: Duration) -> (std::net::SocketAddr, ReadCounter) {
     let client_reads = ReadCounter::new();
-    let written = WriteCounter::new();
-    let hook_reads = client_reads.clone();
-    let hook_written = written.clone();
+    let reads = client_reads.clone();
     let config = ServerConfig {
         pause,
-        pause_hook: Some(Arc::new(move |pause| {
-            thread::sleep(pause);
-            hook_written.wait_until_read(&hook_reads, PATIENCE);
-        })),
+        interpreter: Interpreter::Builtin,
         ..ServerConfig::default()
     };
     let server = spawn_loopback(move |listener| {
         let (stream, _) = listener.accept()?;
-        serve_connection(written.wrap(stream), &config)
+        serve_connection(LuckyTiming::new(stream, reads, PATIENCE), &config)
     })
     .unwrap();
     (server.addr(), client_reads)
