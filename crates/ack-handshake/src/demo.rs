@@ -4,26 +4,26 @@
 //!
 //! Both ends run in this process on `127.0.0.1:0`, and the server's side is
 //! the real [`handle_connection`]. What one read returns depends on what has
-//! arrived, so the demo synchronises the two ends turn by turn (see
-//! [`common::sync`]): the client reports how many bytes it has finished
-//! writing (on `flush`, so that a client that writes two pieces back to back
-//! reports them together), and before every read the server waits until those
-//! bytes are all in its socket. A read then returns the same bytes on every
+//! arrived, so the demo synchronises the two ends turn by turn with
+//! [`common::sync`]'s wrappers: the client's end ([`ReportFlushes`]) reports
+//! how many bytes it has finished writing (on `flush`, so that a client that
+//! writes two pieces back to back reports them together), and before every
+//! read the server's end ([`AwaitReported`]) waits until those bytes are all
+//! in its socket. A read then returns the same bytes on every
 //! run, and so does the transcript. None of this is part of the lesson: a real
 //! server has no idea what the client wrote, which is the whole problem.
 
-use crate::{
-    handle_connection, info_shape, upload, wait_for_ack, FileInfo, InfoShape, ReceiveError,
-    Received, ServerConfig, UploadError, INFO_READ_SIZE,
-};
+use crate::client::{upload, UploadError};
+use crate::file_info::{info_shape, wait_for_ack, FileInfo, InfoShape, INFO_READ_SIZE};
+use crate::server::{handle_connection, ReceiveError, Received, ServerConfig};
 use common::lang::Lang;
-use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
+use common::sync::{AwaitReported, ReportFlushes, DEFAULT_SYNC_TIMEOUT};
 use common::{spawn_loopback, Tap, Timeline};
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver};
 
 /// The three files of part 1: fixed contents of three different small sizes,
 /// one of them larger than a 1,024-byte read.
@@ -41,95 +41,10 @@ fn demo_files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// The client's end: writes go to the socket and are reported to the server's
-/// end when flushed.
-struct ReportWrites {
-    stream: TcpStream,
-    unreported: usize,
-    written: Sender<usize>,
-}
-
-impl Read for ReportWrites {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
-}
-
-impl Write for ReportWrites {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.stream.write(buf)?;
-        self.unreported += n;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()?;
-        if self.unreported > 0 {
-            // The server's end may be gone already (it refused and closed):
-            // then nobody needs the report.
-            let _ = self.written.send(self.unreported);
-            self.unreported = 0;
-        }
-        Ok(())
-    }
-}
-
-/// The server's end: before every read, waits until every byte the client has
-/// reported is in the socket, then tells the client the read is done.
-struct AwaitWrites {
-    stream: TcpStream,
-    written: Receiver<usize>,
-    reported: usize,
-    consumed: usize,
-    reads: Sender<usize>,
-}
-
-impl Read for AwaitWrites {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        while let Ok(n) = self.written.try_recv() {
-            self.reported += n;
-        }
-        // Nothing reported that is not read yet: the client's next turn has
-        // not come. Wait for it, or for the client to hang up (then the read
-        // below returns end of stream).
-        while self.reported == self.consumed {
-            match self.written.recv_timeout(DEFAULT_SYNC_TIMEOUT) {
-                Ok(n) => self.reported += n,
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "demo sync: the client never took its turn",
-                    ))
-                }
-            }
-        }
-        let want = buf.len().min(self.reported - self.consumed);
-        wait_for_bytes(&self.stream, want, DEFAULT_SYNC_TIMEOUT)?;
-        let n = self.stream.read(buf)?;
-        self.consumed += n;
-        let _ = self.reads.send(n);
-        Ok(n)
-    }
-}
-
-impl Write for AwaitWrites {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
-    }
-}
-
 /// The client's end of one demo connection.
 struct ClientEnd {
     /// Writes recorded into the client -> server timeline, one message per write.
-    stream: Tap<ReportWrites>,
+    stream: Tap<ReportFlushes<TcpStream>>,
     /// One report per server read.
     server_reads: Receiver<usize>,
 }
@@ -164,19 +79,13 @@ fn run_connection<T>(
 ) -> io::Result<Outcome<T>> {
     let c2s = Timeline::with_labels(lang.pick("client -> server", "客户端 -> 服务端"), labels);
     let s2c = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
-    let (written_tx, written_rx) = mpsc::channel();
+    let (reports, flushes) = mpsc::channel();
     let (reads_tx, reads_rx) = mpsc::channel();
     let server_config = config.clone();
     let (server_c2s, server_s2c) = (c2s.clone(), s2c.clone());
     let server = spawn_loopback(move |listener| {
         let (stream, _) = listener.accept()?;
-        let synced = AwaitWrites {
-            stream,
-            written: written_rx,
-            reported: 0,
-            consumed: 0,
-            reads: reads_tx,
-        };
+        let synced = AwaitReported::new(stream, flushes).notify_reads(reads_tx);
         let tapped = Tap::new(synced)
             .record_reads(server_c2s)
             .record_writes(server_s2c)
@@ -188,12 +97,7 @@ fn run_connection<T>(
     // would hold the info until the bytes are acknowledged.
     stream.set_nodelay(true)?;
     let mut end = ClientEnd {
-        stream: Tap::new(ReportWrites {
-            stream,
-            unreported: 0,
-            written: written_tx,
-        })
-        .record_writes(c2s.clone()),
+        stream: Tap::new(ReportFlushes::new(stream, reports)).record_writes(c2s.clone()),
         server_reads: reads_rx,
     };
     let result = client(&mut end);
@@ -710,7 +614,7 @@ fn path_as_name(out: &mut String, config: &ServerConfig, lang: Lang) -> io::Resu
     Ok(matches!(
         &outcome.server,
         Err(ReceiveError::Info {
-            error: crate::InfoError::BadName(_),
+            error: crate::file_info::InfoError::BadName(_),
             ..
         })
     ) && outcome.s2c.messages().is_empty())

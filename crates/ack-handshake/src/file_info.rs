@@ -5,9 +5,22 @@
 //! whatever the client sent: `../../.bashrc` or `/etc/passwd` then writes
 //! outside the upload folder. A server must accept one plain file name and
 //! nothing else, on every platform its files may end up on.
+//!
+//! # The handshake
+//!
+//! The file info has no length prefix: the server takes it from ONE read of
+//! up to [`INFO_READ_SIZE`] bytes and answers [`ACK`], `200`; the client
+//! waits for those 3 bytes ([`wait_for_ack`]) before it sends the file's
+//! bytes, so nothing is behind the info when the server reads it. When the
+//! one read still goes wrong, [`info_shape`] tells a cut JSON (split, 拆包)
+//! from a glued one (sticky, 粘包). The two sides that use these pieces are
+//! [`crate::server::receive_file`] and [`crate::client::upload`].
 
+use crate::client::UploadError;
+use common::netio::is_hang_up;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::io::{self, Read};
 
 /// Longest accepted file name, in bytes: the common file-system limit.
 pub const MAX_NAME_LEN: usize = 255;
@@ -197,9 +210,137 @@ fn is_superscript_device(upper: &str) -> bool {
     (prefix == "COM" || prefix == "LPT") && rest.len() == 1 && matches!(rest[0], '¹' | '²' | '³')
 }
 
+// ---------------------------------------------------------------------------
+// The handshake
+// ---------------------------------------------------------------------------
+
+/// The most bytes the server's single read for a file info returns, like
+/// Python's `conn.recv(1024)`.
+pub const INFO_READ_SIZE: usize = 1024;
+
+/// The server's answer that lets the client send the file's bytes.
+pub const ACK: &[u8; 3] = b"200";
+
+/// What the bytes of the one read look like when they are not acceptable
+/// file info: the two ways this stage's single read goes wrong, or neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InfoShape {
+    /// The start of a JSON value that stops before its end: the read returned
+    /// only part of the message (split, 拆包).
+    Cut,
+    /// A complete JSON value followed by more bytes: the read returned the file
+    /// info glued to whatever came after it (sticky, 粘包).
+    Glued {
+        /// Bytes of the JSON value.
+        json_len: usize,
+        /// Bytes after it.
+        extra: usize,
+    },
+    /// Neither: not JSON at all, or JSON with the wrong fields.
+    Other,
+}
+
+/// Tells a cut JSON from a glued one, so that the server's log names the
+/// weakness of this stage when it strikes instead of only saying "bad JSON".
+pub fn info_shape(bytes: &[u8]) -> InfoShape {
+    // A stream deserializer stops after the first complete value and says
+    // where it stopped; a plain `from_slice` would only say "trailing characters".
+    let mut values =
+        serde_json::Deserializer::from_slice(bytes).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        Some(Ok(_)) => {
+            let end = values.byte_offset();
+            let rest = &bytes[end.min(bytes.len())..];
+            if rest.iter().all(u8::is_ascii_whitespace) {
+                InfoShape::Other
+            } else {
+                InfoShape::Glued {
+                    json_len: end,
+                    extra: bytes.len() - end,
+                }
+            }
+        }
+        Some(Err(e)) if e.is_eof() => InfoShape::Cut,
+        _ => InfoShape::Other,
+    }
+}
+
+// ANCHOR: wait_for_ack
+/// Reads the server's answer to a file info: exactly 3 bytes, in a loop,
+/// because even a 3-byte answer may arrive in pieces.
+pub fn wait_for_ack<S: Read + ?Sized>(stream: &mut S) -> Result<(), UploadError> {
+    let mut answer = [0u8; ACK.len()];
+    let mut got = 0;
+    while got < answer.len() {
+        match stream.read(&mut answer[got..]) {
+            Ok(0) => {
+                return Err(UploadError::Closed {
+                    got: answer[..got].to_vec(),
+                })
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A server that refuses closes the socket; if our bytes were still
+            // unread there, the kernel says so with a reset instead of a close.
+            Err(e) if is_hang_up(&e) => {
+                return Err(UploadError::Closed {
+                    got: answer[..got].to_vec(),
+                })
+            }
+            Err(e) if common::netio::is_timeout(&e) => return Err(UploadError::NoAnswer),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if &answer == ACK {
+        Ok(())
+    } else {
+        Err(UploadError::Unexpected(with_refusal_line(stream, &answer)))
+    }
+}
+// ANCHOR_END: wait_for_ack
+
+/// A busy server words its refusal as a line, `[server: ...]`, where `200`
+/// would be: read the rest of that line (bounded) so the user sees why.
+/// Any other answer is returned as it came.
+fn with_refusal_line<S: Read + ?Sized>(stream: &mut S, answer: &[u8]) -> Vec<u8> {
+    let mut answer = answer.to_vec();
+    if !answer.starts_with(b"[se") {
+        return answer;
+    }
+    let mut byte = [0u8; 1];
+    while answer.len() < 512 && !answer.ends_with(b"\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => answer.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            _ => break,
+        }
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JSON cut short is Cut, a JSON with bytes behind it is Glued, garbage is neither.
+    #[test]
+    fn shapes() {
+        let json = FileInfo::put("a.bin", 5).to_json();
+        assert_eq!(info_shape(&json[..20]), InfoShape::Cut);
+        let mut glued = json.clone();
+        glued.extend_from_slice(b"\x00\xffhello");
+        assert_eq!(
+            info_shape(&glued),
+            InfoShape::Glued {
+                json_len: json.len(),
+                extra: 7
+            }
+        );
+        assert_eq!(info_shape(&json), InfoShape::Other);
+        assert_eq!(info_shape(b"{\"a\":1}\n"), InfoShape::Other);
+        assert_eq!(info_shape(b"hello"), InfoShape::Other);
+        assert_eq!(info_shape(b""), InfoShape::Other);
+    }
 
     /// The JSON is byte-for-byte what the classic client sends.
     #[test]

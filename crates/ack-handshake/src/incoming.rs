@@ -130,6 +130,21 @@ mod tests {
         assert_eq!(mode(&done), mode(&plain));
     }
 
+    /// On Windows a finished upload is as writable as any newly created file: not read-only.
+    #[cfg(windows)]
+    #[test]
+    fn finished_upload_has_ordinary_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let mut f = IncomingFile::create(dir.path(), "up.bin").unwrap();
+        f.write_all(b"x").unwrap();
+        let done = f.finish().unwrap();
+        let readonly = |p: &Path| fs::metadata(p).unwrap().permissions().readonly();
+        assert!(!readonly(&done));
+        assert_eq!(readonly(&done), readonly(&plain));
+    }
+
     /// The sweep deletes what a killed server left behind, and nothing else.
     #[test]
     fn sweep_deletes_only_leftovers() {

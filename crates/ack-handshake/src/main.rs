@@ -1,15 +1,13 @@
-//! The command line of stage 5: the demo, the upload server, the upload client.
+//! Stage 5's command line: the demo (no subcommand), `server` and `client`.
 
-use ack_handshake::{
-    serve_with, upload_file, ClientLine, ServerConfig, ACCEPTED_LINES, CLIENT_TIMEOUT,
-    DEFAULT_MAX_FILE_SIZE,
-};
+use ack_handshake::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FILE_SIZE};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{parse_addr, InputLines};
 use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,7 +21,11 @@ use std::process::ExitCode;
         file's bytes from gluing to its info, at the cost of one round trip per file, but the \
         server still takes the info from ONE read of up to 1024 bytes, so an info that arrives \
         in two pieces, or a client that does not wait, breaks it. Without a subcommand it runs \
-        the demo, which shows both."
+        the demo, which shows both; `server` and `client` are the two-terminal version:
+
+  terminal 1: cargo run -p ack-handshake -- server --dir put
+  terminal 2, bash:       printf 'put Cargo.toml\\nput README.md\\nexit\\n' | cargo run -p ack-handshake -- client
+  terminal 2, PowerShell: \"put Cargo.toml\",\"put README.md\",\"exit\" | cargo run -p ack-handshake -- client"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
@@ -61,25 +63,26 @@ enum Command {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            let lang = Lang::choose(cli.lang.as_deref());
-            print!(
-                "{}",
-                ack_handshake::demo_transcript_in(lang).context("the demo failed")?
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
             dir,
             max_file_size,
             limits,
-        }) => run_server(addr, dir, max_file_size, &limits),
-        Some(Command::Client { addr }) => run_client(addr),
+        }) => server(addr, dir, max_file_size, &limits),
+        Some(Command::Client { addr }) => client(addr),
     }
 }
 
-fn run_server(
+fn demo(lang: Lang) -> Result<ExitCode> {
+    let transcript = ack_handshake::demo_transcript_in(lang).context("the demo failed")?;
+    let mut out = io::stdout().lock();
+    out.write_all(transcript.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn server(
     addr: SocketAddr,
     dir: PathBuf,
     max_file_size: u64,
@@ -104,71 +107,14 @@ fn run_server(
     Ok(ExitCode::SUCCESS)
 }
 
-fn connect(addr: SocketAddr) -> Result<TcpStream> {
-    let stream = TcpStream::connect(addr).with_context(|| {
-        format!(
-            "cannot connect to {addr}: is the server running? start it with \
-             `cargo run -p ack-handshake -- server`"
-        )
-    })?;
-    // A file's last bytes and the next file's info go out back to back; with
-    // Nagle's algorithm the info would wait for the bytes' acknowledgement,
-    // which the receiver delays (about 40 ms a file on Linux).
-    stream.set_nodelay(true)?;
-    // Never hang on a server that stops answering.
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    Ok(stream)
-}
-
-fn run_client(addr: SocketAddr) -> Result<ExitCode> {
-    let mut connection = Some(connect(addr)?);
+fn client(addr: SocketAddr) -> Result<ExitCode> {
     let mut lines = InputLines::stdin("> ");
-    let mut failures = 0usize;
-    while let Some(line) = lines.next_line()? {
-        let path = match ClientLine::parse(&line) {
-            ClientLine::Exit => break,
-            ClientLine::Blank => continue,
-            ClientLine::Unknown(text) => {
-                eprintln!("unknown command `{text}`: {ACCEPTED_LINES}");
-                failures += 1;
-                continue;
-            }
-            ClientLine::Put(path) => path,
-        };
-        // After a failed upload the old connection is out of step with the
-        // server (or closed by it): the next file gets a fresh one.
-        let stream = match connection.as_mut() {
-            Some(stream) => stream,
-            None => {
-                eprintln!("reconnecting to {addr}");
-                match connect(addr) {
-                    Ok(stream) => connection.insert(stream),
-                    Err(e) => {
-                        eprintln!("put {}: {e:#}", path.display());
-                        failures += 1;
-                        continue;
-                    }
-                }
-            }
-        };
-        match upload_file(stream, &path) {
-            // Nothing answers a file's bytes in this protocol (`200` answered
-            // the info), so the client cannot know whether they were saved,
-            // and says only what it knows.
-            Ok(info) => println!(
-                "sent {} bytes of {}; this stage cannot confirm they were saved",
-                info.filesize, info.filename
-            ),
-            Err(e) => {
-                eprintln!("put {}: {e}", path.display());
-                failures += 1;
-                if !e.nothing_sent() {
-                    connection = None;
-                }
-            }
-        }
-    }
+    let failures = run_client(
+        addr,
+        &mut lines,
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+    )?;
     if failures > 0 {
         eprintln!("{failures} line(s) did not upload a file");
         return Ok(ExitCode::FAILURE);

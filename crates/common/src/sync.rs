@@ -8,9 +8,14 @@
 //! already written; before it lets the client make its (possibly naive) read,
 //! it waits until the kernel holds exactly that many bytes. The read then
 //! returns the same bytes on every run, on a quiet machine or a busy one.
+//!
+//! [`ReportFlushes`] and [`AwaitReported`] do this around a stage's own code:
+//! the writing end reports each flush, the reading end waits for it before
+//! every read, and the lesson code between them sees a plain stream.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -68,11 +73,159 @@ pub fn wait_for_bytes(stream: &TcpStream, n: usize, timeout: Duration) -> io::Re
     result
 }
 
+/// The writing end of a demo connection: passes every byte through and, on
+/// every `flush`, reports to the other end how many bytes it wrote since the
+/// last report. A lesson function flushes when it waits for an answer (a
+/// request, a reply, a file info), so a report marks "my turn is over".
+///
+/// Pair it with [`AwaitReported`] on the reading end: together they make the
+/// reads of a demo return the same bytes on every run, without a hook in the
+/// lesson code (it only sees a `Read + Write`).
+#[derive(Debug)]
+pub struct ReportFlushes<S> {
+    inner: S,
+    unreported: usize,
+    reports: Sender<usize>,
+}
+
+impl<S> ReportFlushes<S> {
+    /// Wraps `inner`; reports go to `reports`.
+    pub fn new(inner: S, reports: Sender<usize>) -> Self {
+        Self {
+            inner,
+            unreported: 0,
+            reports,
+        }
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Read> Read for ReportFlushes<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Write> Write for ReportFlushes<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.unreported += n;
+        Ok(n)
+    }
+
+    // Passed through, so one vectored write (a stage-4 frame) stays one write.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.write_vectored(bufs)?;
+        self.unreported += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()?;
+        if self.unreported > 0 {
+            // The other end may be gone already (it refused and closed):
+            // then nobody needs the report, and its next read notices.
+            let _ = self.reports.send(self.unreported);
+            self.unreported = 0;
+        }
+        Ok(())
+    }
+}
+
+/// The reading end of a demo connection: before every read it waits until
+/// the other end has reported a flush it has not read yet (or hung up), then
+/// until the reported bytes the read may take ([`wait_for_bytes`]) are all in
+/// the socket. The read then returns the same bytes on every run.
+///
+/// Wrap it in a [`crate::Tap`] with `max_read` to cap the reads as a
+/// `recv(1024)` does: the cap comes first, so the wait is for what the
+/// capped read may take.
+#[derive(Debug)]
+pub struct AwaitReported {
+    stream: TcpStream,
+    reports: Receiver<usize>,
+    reported: usize,
+    consumed: usize,
+    reads: Option<Sender<usize>>,
+}
+
+impl AwaitReported {
+    /// Reads `stream`, waiting for the flushes reported on `reports`.
+    pub fn new(stream: TcpStream, reports: Receiver<usize>) -> Self {
+        Self {
+            stream,
+            reports,
+            reported: 0,
+            consumed: 0,
+            reads: None,
+        }
+    }
+
+    /// Also tells `reads` the length of every read once it is made, for a
+    /// demo whose other end must wait for this end's read before it goes on.
+    pub fn notify_reads(mut self, reads: Sender<usize>) -> Self {
+        self.reads = Some(reads);
+        self
+    }
+
+    /// The socket.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl Read for AwaitReported {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while let Ok(n) = self.reports.try_recv() {
+            self.reported += n;
+        }
+        // Everything reported is read: the other end's next turn has not
+        // come. Wait for it, or for the other end to hang up (then the read
+        // below returns end of stream).
+        while self.reported == self.consumed {
+            match self.reports.recv_timeout(DEFAULT_SYNC_TIMEOUT) {
+                Ok(n) => self.reported += n,
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "demo sync: the other end never took its turn",
+                    ))
+                }
+            }
+        }
+        let want = buf.len().min(self.reported - self.consumed);
+        wait_for_bytes(&self.stream, want, DEFAULT_SYNC_TIMEOUT)?;
+        let n = self.stream.read(buf)?;
+        self.consumed += n;
+        if let Some(reads) = &self.reads {
+            let _ = reads.send(n);
+        }
+        Ok(n)
+    }
+}
+
+impl Write for AwaitReported {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::spawn_loopback;
-    use std::io::{Read, Write};
 
     /// After waiting, a single read returns every byte the peer wrote, not just the first segment.
     #[test]
@@ -113,5 +266,29 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         client.write_all(b"x").unwrap();
         server.join().unwrap();
+    }
+    /// Each read returns exactly one reported turn, and the writer may wait for the reader's read.
+    #[test]
+    fn reports_pace_the_reads() {
+        use std::sync::mpsc;
+        let (reports_tx, reports_rx) = mpsc::channel();
+        let (reads_tx, reads_rx) = mpsc::channel();
+        let server = spawn_loopback(move |listener| {
+            let (conn, _) = listener.accept()?;
+            let mut conn = AwaitReported::new(conn, reports_rx).notify_reads(reads_tx);
+            let mut buf = [0u8; 100];
+            let first = conn.read(&mut buf)?;
+            let second = conn.read(&mut buf)?;
+            Ok((first, second))
+        })
+        .unwrap();
+        let client = TcpStream::connect(server.addr()).unwrap();
+        let mut client = ReportFlushes::new(client, reports_tx);
+        client.write_all(b"abc").unwrap();
+        client.flush().unwrap();
+        assert_eq!(reads_rx.recv_timeout(DEFAULT_SYNC_TIMEOUT).unwrap(), 3);
+        client.write_all(b"defgh").unwrap();
+        client.flush().unwrap();
+        assert_eq!(server.join().unwrap(), (3, 5));
     }
 }

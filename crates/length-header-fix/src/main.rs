@@ -1,14 +1,15 @@
-//! The stage-4 command line: the demo, the server and the client.
+//! Stage 4's command line: the demo (no subcommand), `server` and `client`.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Acceptor, LimitArgs, ShellLimits};
+use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
 use length_header_fix::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FRAME, MAX_REQUEST};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// Stage 4: put a length in front of every message.
@@ -22,7 +23,14 @@ followed by that many bytes; the reader loops until it has the whole header, the
 body, so a long reply split across reads is put back together and no reply sticks to the next. \
 Negative or oversized lengths are refused before anything is allocated, and header and body \
 leave in one write to avoid the 40 ms Nagle/delayed-ACK stall. Without a subcommand it runs the \
-demo; `server` and `client` are the two-terminal version."
+demo; `server` and `client` are the two-terminal version:
+
+  terminal 1: cargo run -p length-header-fix -- server --builtin
+  terminal 2, bash:       printf 'seq 1 400\\necho hi\\ntrue\\nexit\\n' | cargo run -p length-header-fix -- client
+  terminal 2, PowerShell: \"seq 1 400\",\"echo hi\",\"true\",\"exit\" | cargo run -p length-header-fix -- client
+
+--builtin answers echo, seq, true, ... the same on every OS; without it the server runs the \
+system shell (sh -c, or cmd /C on Windows, which has no seq and no true)."
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
@@ -56,6 +64,8 @@ enum Command {
         /// THE ANTI-PATTERN, to see the stall: send each reply's header and body as two writes.
         #[arg(long)]
         two_writes: bool,
+        #[arg(long, help = common::builtin::BUILTIN_FLAG_HELP)]
+        builtin: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -75,18 +85,10 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
+fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            let lang = Lang::choose(cli.lang.as_deref());
-            let transcript =
-                length_header_fix::demo_transcript_in(lang).context("the demo failed")?;
-            let mut out = io::stdout().lock();
-            out.write_all(transcript.as_bytes())?;
-            out.flush()?;
-            Ok(())
-        }
+        None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
             allow_remote,
@@ -94,45 +96,68 @@ fn main() -> Result<()> {
             timeout_ms,
             max_output,
             two_writes,
+            builtin,
             limits,
         }) => {
-            let limits = limits.limits().map_err(anyhow::Error::msg)?;
-            if timeout_ms == 0 {
-                bail!("--timeout-ms 0 would kill every command at once; give at least 1");
-            }
-            let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
-            let listener = TcpListener::bind(addr).with_context(|| {
-                format!("could not listen on {addr}; is another server already using it? try --addr 127.0.0.1:0")
-            })?;
-            eprintln!("listening on {}", listener.local_addr()?);
-            if let Some(warning) = warning {
-                eprintln!("{warning}");
-            }
-            if two_writes {
-                eprintln!(
-                    "--two-writes: every reply goes out as two writes (header, then body); expect \
-                     a ~40 ms stall per reply. This is the anti-pattern, for measuring only."
-                );
-            }
             let config = ServerConfig {
                 limits: ShellLimits {
                     timeout: Duration::from_millis(timeout_ms),
                     output_cap: max_output,
                 },
+                interpreter: Interpreter::from_flag(builtin),
                 max_frame,
                 two_writes,
             };
-            serve_with(listener, config, Acceptor::new(limits)).context("the server stopped")
+            server(addr, allow_remote, config, &limits)
         }
         Some(Command::Client {
             addr,
             max_frame,
             encoding,
-        }) => {
-            let mut input = InputLines::stdin("> ");
-            let mut out = io::stdout().lock();
-            run_client(addr, max_frame, encoding, &mut input, &mut out)?;
-            Ok(())
-        }
+        }) => client(addr, max_frame, encoding),
     }
+}
+
+fn demo(lang: Lang) -> Result<ExitCode> {
+    let transcript = length_header_fix::demo_transcript_in(lang).context("the demo failed")?;
+    let mut out = io::stdout().lock();
+    out.write_all(transcript.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn server(
+    addr: SocketAddr,
+    allow_remote: bool,
+    config: ServerConfig,
+    limits: &LimitArgs,
+) -> Result<ExitCode> {
+    let limits = limits.limits().map_err(anyhow::Error::msg)?;
+    if config.limits.timeout.is_zero() {
+        bail!("--timeout-ms 0 would kill every command at once; give at least 1");
+    }
+    let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
+    let listener = TcpListener::bind(addr).with_context(|| {
+        format!("could not listen on {addr}; is another server already using it? try --addr 127.0.0.1:0")
+    })?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    eprintln!("{}", config.interpreter.describe());
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
+    if config.two_writes {
+        eprintln!(
+            "--two-writes: every reply goes out as two writes (header, then body); expect \
+             a ~40 ms stall per reply. This is the anti-pattern, for measuring only."
+        );
+    }
+    serve_with(listener, config, Acceptor::new(limits)).context("the server stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(addr: SocketAddr, max_frame: usize, encoding: Encoding) -> Result<ExitCode> {
+    let mut input = InputLines::stdin("> ");
+    let mut out = io::stdout().lock();
+    run_client(addr, max_frame, encoding, &mut input, &mut out)?;
+    Ok(ExitCode::SUCCESS)
 }

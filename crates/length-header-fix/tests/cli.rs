@@ -6,9 +6,12 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_length-header-fix");
 
-/// A server binary on 127.0.0.1:0, killed when dropped.
+/// A server binary on 127.0.0.1:0 answering with the built-in command set
+/// (the same bytes on every OS), killed when dropped.
 fn start_server(extra: &[&str]) -> ServerProcess {
-    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(extra);
+    let args = ["server", "--addr", "127.0.0.1:0", "--builtin"]
+        .iter()
+        .chain(extra);
     ServerProcess::start(BIN, args).unwrap()
 }
 
@@ -159,4 +162,22 @@ fn non_utf8_reply_is_shown_with_a_note() {
                are not UTF-8 and are shown as \u{fffd}; a Chinese Windows shell answers in GBK: \
                try --encoding gbk)\n";
     assert_eq!(stdout, one.repeat(2));
+}
+
+/// `--builtin` reaches the server: it says so when it starts, and `help` is answered with the built-in list, the same on every OS.
+#[test]
+fn builtin_flag_reaches_the_server() {
+    let server = start_server(&[]);
+    let log = server.wait_log("built-in set").unwrap();
+    assert!(
+        log.contains("running commands with the built-in set"),
+        "{log}"
+    );
+    let out = run_client(server.addr(), "help\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("built-in commands: echo, seq, true, false, yes, sleep, help"),
+        "{text}"
+    );
 }
