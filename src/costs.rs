@@ -261,6 +261,7 @@ fn sleep_fix_rate(n: usize) -> io::Result<f64> {
 fn length_header_rate(n: usize, two_writes: bool) -> io::Result<f64> {
     let config = length_header_fix::ServerConfig {
         two_writes,
+        interpreter: Interpreter::Builtin,
         ..length_header_fix::ServerConfig::default()
     };
     let server = spawn_loopback(move |listener| {

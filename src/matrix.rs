@@ -747,7 +747,10 @@ fn length_header_trial(column: &Column) -> io::Result<Verdict> {
     let (route, _server) = cell(column, |mut stream| {
         length_header_fix::serve_connection(
             &mut stream,
-            &length_header_fix::ServerConfig::default(),
+            &length_header_fix::ServerConfig {
+                interpreter: Interpreter::Builtin,
+                ..Default::default()
+            },
         )
         .map_err(io::Error::from)
     })?;

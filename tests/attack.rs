@@ -297,6 +297,7 @@ fn stage4_length_header_fix() {
     let (acceptor, gauge) = quiet_acceptor();
     let config = length_header_fix::ServerConfig {
         limits: shell_limits(),
+        interpreter: server_shell(),
         ..length_header_fix::ServerConfig::default()
     };
     assert_eq!(config.max_frame, length_header_fix::MAX_REQUEST);
@@ -481,6 +482,7 @@ fn weather_proxy() {
     let (acceptor, _gauge) = quiet_acceptor();
     let config = length_header_fix::ServerConfig {
         limits: shell_limits(),
+        interpreter: server_shell(),
         ..length_header_fix::ServerConfig::default()
     };
     let upstream = start(move |l| length_header_fix::serve_with(l, config, acceptor));
@@ -503,6 +505,7 @@ fn attack_command_reports() {
     let (acceptor, gauge) = quiet_acceptor();
     let config = length_header_fix::ServerConfig {
         limits: shell_limits(),
+        interpreter: server_shell(),
         ..length_header_fix::ServerConfig::default()
     };
     let addr = start(move |l| length_header_fix::serve_with(l, config, acceptor));

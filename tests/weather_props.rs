@@ -40,7 +40,7 @@ proptest! {
         let server = spawn_loopback(|listener| {
             let (mut stream, _) = listener.accept()?;
             stream.set_read_timeout(Some(TIMEOUT))?;
-            length_header_fix::serve_connection(&mut stream, &length_header_fix::ServerConfig::default())
+            length_header_fix::serve_connection(&mut stream, &length_header_fix::ServerConfig { interpreter: common::Interpreter::Builtin, ..Default::default() })
                 .map_err(std::io::Error::from)
         }).unwrap();
         let (_proxy, mut client) = through_proxy(server.addr(), weather(seed, split));
