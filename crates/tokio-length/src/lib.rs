@@ -71,4 +71,4 @@ pub use demo::{
     conversation_transcript, conversation_transcript_in, demo_transcript, demo_transcript_in,
     run_conversation, run_conversation_in, Conversation,
 };
-pub use server::{serve, serve_connection, serve_with, ServerConfig};
+pub use server::{serve, serve_connection, serve_std, serve_with, ServerConfig};

@@ -78,6 +78,24 @@ pub async fn serve_with(
         .await
 }
 
+/// [`serve_with`] from a std listener, on a tokio runtime of its own (a
+/// worker thread per core): for callers that do not use tokio themselves,
+/// such as the workspace's attack suite. Returns only if the server stops.
+pub fn serve_std(
+    listener: std::net::TcpListener,
+    config: ServerConfig,
+    acceptor: AsyncAcceptor,
+) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener)?;
+        serve_with(listener, config, acceptor).await
+    })
+}
+
 // ANCHOR: serve_connection
 /// Serves one connection: reads request frames until the client closes
 /// between frames, runs each command, and answers each with one reply frame.
