@@ -14,9 +14,9 @@ use common::lang::Lang;
 (empty, full of delimiters, binary, 64 KiB) through eight framings over real loopback \
 connections: fixed-length records, lines, COBS, netstrings, stage 4's length header, varint \
 lengths, a Content-Length header block and half-close. Prints what arrived, what each decoder \
-refuses, and a decision table.\n\n\
-bash:       cargo run -p framing-gallery -- --lang zh-CN\n\
-PowerShell: cargo run -p framing-gallery -- --lang zh-CN"
+refuses, and a decision table, in English or (with --lang zh-CN) in Chinese. The command is the \
+same in bash and PowerShell:\n\n\
+\x20 cargo run -p framing-gallery -- --lang zh-CN"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then `LC_ALL` or `LANG` starting with `zh`, else English).

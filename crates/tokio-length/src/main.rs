@@ -21,14 +21,17 @@ use tokio_length::{run_client, serve_with, AsyncAcceptor, ServerConfig, DEFAULT_
     long_about = "Part II of sticky-packets, the production path: stage 4's remote command execution \
 (a 4-byte little-endian signed length, then the body, both directions) served and consumed with \
 tokio and tokio-util's LengthDelimitedCodec, configured to exactly that wire format: little-endian, \
-a 4-byte length field and stage 4's 16 MiB maximum (the codec's defaults are big-endian and 8 MiB). \
-It interoperates byte for byte with stage 4's server and client, and its server has the same \
-defences (flags) as every other server of the workspace. Without a subcommand it runs the demo; \
-`server` and `client` are the two-terminal version:\n\n\
-bash:       cargo run -p tokio-length -- server --builtin\n\
-            printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p tokio-length -- client\n\
-PowerShell: cargo run -p tokio-length -- server --builtin\n\
-            \"seq 1 400\",\"echo hi\",\"exit\" | cargo run -p tokio-length -- client"
+a 4-byte length field, stage 4's 16 MiB maximum for a reply and 128 KiB for a request (the \
+codec's defaults are big-endian and 8 MiB). It interoperates byte for byte with stage 4's server \
+and client, and its server has the same defences (flags) as every other server of the workspace. \
+Without a subcommand it runs the demo; `server` and `client` are the two-terminal version (on \
+Windows, start the server with --builtin: cmd has no seq):\n\n\
+bash:\n\
+\x20 cargo run -p tokio-length -- server --builtin\n\
+\x20 printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p tokio-length -- client\n\
+PowerShell:\n\
+\x20 cargo run -p tokio-length -- server --builtin\n\
+\x20 \"seq 1 400\",\"echo hi\",\"exit\" | cargo run -p tokio-length -- client"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then `LC_ALL` or `LANG` starting with `zh`, else English).
