@@ -1,5 +1,5 @@
-//! The attack suite: every TCP server of the workspace (stages 2 to 6 and
-//! the weather proxy) against the clients a hostile user would write, over
+//! The attack suite: every TCP server of the workspace (stages 2 to 6,
+//! Part II's async server and the weather proxy) against the clients a hostile user would write, over
 //! real loopback sockets, under small limits so the suite stays quick:
 //! a cap of 8 connections, a 500 ms message deadline.
 //!
@@ -123,8 +123,26 @@ fn drippers(addr: SocketAddr, n: usize, start: &[u8], drip: u8) -> Vec<TcpStream
         .collect()
 }
 
+/// What counts a server's open connections: common's accept loop, or the
+/// async twin of it in tokio-length.
+trait Open {
+    fn open(&self) -> usize;
+}
+
+impl Open for Gauge {
+    fn open(&self) -> usize {
+        Gauge::open(self)
+    }
+}
+
+impl Open for tokio_length::accept::Gauge {
+    fn open(&self) -> usize {
+        tokio_length::accept::Gauge::open(self)
+    }
+}
+
 /// Waits until the server holds `n` connections or fewer (threads gone).
-fn settles_to(gauge: &Gauge, n: usize) {
+fn settles_to(gauge: &dyn Open, n: usize) {
     let deadline = Instant::now() + PATIENCE;
     while gauge.open() > n {
         assert!(
@@ -156,7 +174,7 @@ fn running_with_arg(arg: &str) -> usize {
 /// `drip_start`/`drip` a message that never completes.
 fn common_attacks(
     addr: SocketAddr,
-    gauge: &Gauge,
+    gauge: &dyn Open,
     good: &dyn Fn(SocketAddr),
     drip_start: &[u8],
     drip: u8,
@@ -334,6 +352,51 @@ fn stage4_length_header_fix() {
 
     #[cfg(target_os = "linux")]
     escaping_command(|c| stage4_exchange(addr, c), "44.5");
+}
+
+// ---------------------------------------------------------------------------
+// Part II: stage 4 on tokio
+// ---------------------------------------------------------------------------
+
+/// Part II's async server under attack: the same defences as stage 4's
+/// (common's limits, run by tasks): silence, drips and pinned 128 KiB
+/// frames are dropped at the deadline; a good client is served throughout.
+#[test]
+fn tokio_length_async_server() {
+    let acceptor = tokio_length::AsyncAcceptor::new(limits()).quiet();
+    let gauge = acceptor.gauge();
+    let config = tokio_length::ServerConfig {
+        limits: shell_limits(),
+        interpreter: common::Interpreter::Builtin,
+        ..tokio_length::ServerConfig::default()
+    };
+    assert_eq!(config.max_frame, length_header_fix::MAX_REQUEST);
+    let addr = start(move |l| tokio_length::serve_std(l, config, acceptor));
+    let good = |addr| assert_eq!(stage4_exchange(addr, "echo hi"), b"hi\n");
+    common_attacks(addr, &gauge, &good, &100i32.to_le_bytes(), b'x', true);
+
+    let max = length_header_fix::MAX_REQUEST;
+    let mut pins: Vec<TcpStream> = (0..CAP)
+        .map(|_| {
+            let mut s = connect(addr);
+            s.write_all(&i32::try_from(max).unwrap().to_le_bytes())
+                .unwrap();
+            s.write_all(&vec![b'#'; max - 1]).unwrap();
+            s
+        })
+        .collect();
+    good(addr);
+    for p in &mut pins {
+        assert!(dropped(p), "a pinned frame was kept");
+    }
+    drop(pins);
+    settles_to(&gauge, 0);
+
+    // A request over 128 KiB is refused before a byte of it is stored.
+    let mut s = connect(addr);
+    s.write_all(&i32::try_from(max + 1).unwrap().to_le_bytes())
+        .unwrap();
+    assert!(dropped(&mut s));
 }
 
 // ---------------------------------------------------------------------------

@@ -58,7 +58,7 @@ pub mod wire;
 
 pub use codec::{Buffer, DecodeError, Decoder, EncodeError, Encoder, FrameReader, ReadError};
 #[cfg(feature = "verifier")]
-pub use demo::demo_transcript;
+pub use demo::{demo_transcript, demo_transcript_in};
 pub use strategies::{
     cobs, content_length, fixed, half_close, length4, lines, netstring, varint, Limits, Strategy,
     Traits,

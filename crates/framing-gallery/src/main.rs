@@ -1,26 +1,45 @@
 //! `cargo run -p framing-gallery`: the side-by-side run and the decision table.
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
+use common::lang::Lang;
+
+#[derive(Parser)]
+#[command(
+    name = "framing-gallery",
+    about = "Part II: eight framings side by side, over real loopback connections",
+    long_about = "framing-gallery: Part II of sticky-packets. Puts the same awkward messages \
+(empty, full of delimiters, binary, 64 KiB) through eight framings over real loopback \
+connections: fixed-length records, lines, COBS, netstrings, stage 4's length header, varint \
+lengths, a Content-Length header block and half-close. Prints what arrived, what each decoder \
+refuses, and a decision table, in English or (with --lang zh-CN) in Chinese. The command is the \
+same in bash and PowerShell:\n\n\
+\x20 cargo run -p framing-gallery -- --lang zh-CN"
+)]
+struct Cli {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long, global = true)]
+    lang: Option<String>,
+}
+
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        if arg == "--help" || arg == "-h" {
-            println!(
-                "framing-gallery: Part II of sticky-packets. Puts the same awkward messages \
-                 (empty, full of delimiters, binary, 64 KiB) through eight framings over real \
-                 loopback connections: fixed-length records, lines, COBS, netstrings, stage 4's \
-                 length header, varint lengths, a Content-Length header block and half-close. \
-                 Prints what arrived, what each decoder refuses, and a decision table. \
-                 No arguments."
-            );
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("framing-gallery takes no arguments (try --help)");
-        return ExitCode::from(2);
-    }
-    match framing_gallery::demo_transcript() {
+    let cli = Cli::parse();
+    demo(Lang::choose(cli.lang.as_deref()))
+}
+
+fn demo(lang: Lang) -> ExitCode {
+    match framing_gallery::demo::demo_transcript_in(lang) {
         Ok(text) => {
-            print!("{text}");
+            let mut out = io::stdout().lock();
+            if out
+                .write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

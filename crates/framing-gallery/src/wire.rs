@@ -16,7 +16,7 @@ use common::demo::Verdict;
 use common::spawn_loopback;
 use common::weather::{ReadCounter, Weather, WeatherProxy};
 
-use crate::codec::{EncodeError, FrameReader};
+use crate::codec::{DecodeError, EncodeError, FrameReader, ReadError};
 use crate::strategies::{Limits, Strategy};
 
 /// How long either end waits for the other before it calls the exchange lost.
@@ -32,7 +32,29 @@ pub enum Fate {
     /// A frame arrived in its place with other bytes (this many).
     Garbled(usize),
     /// No frame arrived for it; why the server's reading stopped.
-    Lost(String),
+    Lost(Loss),
+}
+
+/// Why no frame arrived for a message: kept whole, so that a transcript can
+/// word it in either language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// The server's decoder refused the stream.
+    Refused(DecodeError),
+    /// The server's socket failed.
+    Io(String),
+    /// The stream ended cleanly before this message's frame.
+    EndedBefore,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loss::Refused(e) => write!(f, "{e}"),
+            Loss::Io(e) => write!(f, "{e}"),
+            Loss::EndedBefore => write!(f, "the stream ended before it"),
+        }
+    }
 }
 
 /// One exchange: every message's frame size on the wire and its fate.
@@ -67,7 +89,7 @@ impl Exchange {
 /// The frames one connection's server decoded, and how its reading ended.
 struct Received {
     frames: Vec<Vec<u8>>,
-    end: Result<(), String>,
+    end: Result<(), Loss>,
 }
 
 /// Sends `messages` with `strategy` from a client to a server on
@@ -110,7 +132,7 @@ pub fn exchange(
                 Some(frame) => Fate::Garbled(frame.len()),
                 None => Fate::Lost(match &received.end {
                     Err(why) => why.clone(),
-                    Ok(()) => "the stream ended before it".into(),
+                    Ok(()) => Loss::EndedBefore,
                 }),
             };
         }
@@ -138,7 +160,8 @@ fn converse(
             match reader.next_frame() {
                 Ok(Some(frame)) => frames.push(frame),
                 Ok(None) => break Ok(()),
-                Err(e) => break Err(e.to_string()),
+                Err(ReadError::Decode { error, .. }) => break Err(Loss::Refused(error)),
+                Err(ReadError::Io(e)) => break Err(Loss::Io(e.to_string())),
             }
         };
         Ok(Received { frames, end })

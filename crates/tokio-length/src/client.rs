@@ -2,6 +2,7 @@
 
 use crate::codec::FrameCodec;
 use common::cli::InputLines;
+use common::encoding::Encoding;
 use futures_util::{SinkExt, StreamExt};
 use length_header_fix::FrameError;
 use std::io::{self, BufRead, Write};
@@ -48,14 +49,17 @@ where
 
 /// The two-terminal client: connects to `addr`, sends every line of `input`
 /// as a command until `exit` or the end of input, and writes each reply to
-/// `out` (`(empty reply)` for an empty one). Returns how many commands were
-/// answered.
+/// `out`, decoded with `encoding` (`--encoding`), after a line that marks it
+/// whole as stage 4's client does ([`length_header_fix::reply_mark`]: the
+/// command it answers and its length); `(empty reply)` for an empty one.
+/// Returns how many commands were answered.
 ///
 /// Standard input is read with a plain blocking read: this client has one
 /// conversation and nothing else to do while it waits for the user.
 pub async fn run_client<B: BufRead, O: Write>(
     addr: SocketAddr,
     max_frame: usize,
+    encoding: Encoding,
     input: &mut InputLines<B>,
     out: &mut O,
 ) -> io::Result<usize> {
@@ -90,13 +94,11 @@ pub async fn run_client<B: BufRead, O: Write>(
                 ))
             }
         };
+        writeln!(out, "{}", length_header_fix::reply_mark(&line, reply.len()))?;
         if reply.is_empty() {
             writeln!(out, "(empty reply)")?;
         } else {
-            out.write_all(&reply)?;
-            if !reply.ends_with(b"\n") {
-                writeln!(out)?;
-            }
+            encoding.decode(&reply).show(out, "this reply")?;
         }
         out.flush()?;
         answered += 1;

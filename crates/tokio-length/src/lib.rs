@@ -34,24 +34,41 @@
 //! - It reserves room for the whole announced frame as soon as it has read
 //!   the header; stage 4 grows its buffer only as the bytes arrive.
 //!
+//! # The server's defences
+//!
+//! The same as every other server of the workspace: `common`'s policy and
+//! flags ([`common::LimitArgs`]: a connection cap with a per-address share,
+//! a deadline per message, a minimum data rate, an idle timeout), with the
+//! same log and busy lines. `common`'s accept loop gives each connection a
+//! thread and blocks in it, which an async server cannot do, so [`accept`]
+//! is its twin for tasks. It lives here rather than in `common` so that
+//! stages 1 to 6, which teach with std alone, never build tokio.
+//!
 //! # Layout
 //!
 //! - [`codec`]: the technique: [`length_codec`] configures the library to
 //!   stage 4's format; [`FrameCodec`] gives its refusals stage 4's words.
 //! - [`server`]: the async server, one task per connection.
-//! - [`client`]: the async client.
-//! - [`demo`]: the one-process demo, pinned by a snapshot.
+//! - [`client`]: the async client and its two-terminal loop, which marks
+//!   every whole reply as stage 4's client does.
+//! - [`demo`]: the one-process demo, pinned by a snapshot in each language.
+//! - [`accept`]: the workspace's accept loop and its limits, for tasks.
+//! - [`tap`]: a watched async stream, for the demo and the matrix.
 //! - [`rows`]: the story matrix's row and the costs table's row.
 
+pub mod accept;
 pub mod client;
 pub mod codec;
 pub mod demo;
 pub mod rows;
 pub mod server;
+pub mod tap;
 
+pub use accept::AsyncAcceptor;
 pub use client::{framed, recv_reply, run_client, send_command, Connection};
 pub use codec::{length_codec, FrameCodec, DEFAULT_MAX_FRAME};
-pub use demo::{conversation_transcript, demo_transcript, run_conversation, Conversation};
-pub use server::{
-    serve, serve_connection, ServerConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+pub use demo::{
+    conversation_transcript, conversation_transcript_in, demo_transcript, demo_transcript_in,
+    run_conversation, run_conversation_in, Conversation,
 };
+pub use server::{serve, serve_connection, serve_std, serve_with, ServerConfig};

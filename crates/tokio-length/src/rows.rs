@@ -5,59 +5,16 @@
 use crate::client::{framed, recv_reply, send_command};
 use crate::codec::{FrameCodec, DEFAULT_MAX_FRAME};
 use crate::server::{serve_connection, ServerConfig};
+use crate::tap::Tap;
 use common::demo::Verdict;
 use common::weather::{ReadCounter, Weather, WeatherProxy};
-use common::{run_shell, spawn_loopback};
+use common::{run_command, spawn_loopback, Interpreter};
 use futures_util::{SinkExt, StreamExt};
 use std::io::{self, BufReader, BufWriter, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{FramedRead, FramedWrite};
-
-/// An async stream whose reads are counted, so that the matrix's proxy can
-/// deliver its next piece only once the previous one was read (lockstep).
-struct Counting<S> {
-    inner: S,
-    counter: ReadCounter,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let this = &mut *self;
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &poll {
-            this.counter.add(buf.filled().len() - before);
-        }
-        poll
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -74,10 +31,14 @@ pub fn weather_trial(
     commands: &[&str],
     reply_timeout: Duration,
 ) -> io::Result<Verdict> {
-    let config = ServerConfig::default();
+    // The built-in set, as every demo: the same bytes on every OS.
+    let config = ServerConfig {
+        interpreter: Interpreter::Builtin,
+        ..ServerConfig::default()
+    };
     let expected = commands
         .iter()
-        .map(|c| run_shell(c, config.limits).map(|o| o.reply()))
+        .map(|c| run_command(c, config.interpreter, config.limits).map(|o| o.reply()))
         .collect::<io::Result<Vec<_>>>()?;
     runtime()?.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -87,10 +48,9 @@ pub fn weather_trial(
         let counter = server_reads.clone();
         let server = tokio::spawn(async move {
             let (stream, _) = listener.accept().await?;
-            let stream = Counting {
-                inner: stream,
-                counter,
-            };
+            // Counted reads, so that the proxy delivers its next piece
+            // only once the previous one was read (lockstep).
+            let stream = Tap::new(stream).on_read(move |n| counter.add(n));
             serve_connection(stream, &config)
                 .await
                 .map_err(io::Error::from)
@@ -112,10 +72,7 @@ pub fn weather_trial(
         // As in the matrix's other clients: Nagle is not what the table is about.
         stream.set_nodelay(true)?;
         let mut conn = framed(
-            Counting {
-                inner: stream,
-                counter: client_reads,
-            },
+            Tap::new(stream).on_read(move |n| client_reads.add(n)),
             DEFAULT_MAX_FRAME,
         );
         for (i, (command, want)) in commands.iter().zip(&expected).enumerate() {

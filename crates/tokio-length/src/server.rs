@@ -6,85 +6,94 @@
 //! socket has something for it, so ten thousand idle clients cost ten
 //! thousand small tasks, not ten thousand threads with their stacks.
 
+use crate::accept::AsyncAcceptor;
 use crate::codec::{FrameCodec, DEFAULT_MAX_FRAME};
-use common::{run_shell, ShellLimits};
+use common::{run_command, Interpreter, Limits, ShellLimits};
 use futures_util::{SinkExt, StreamExt};
-use length_header_fix::FrameError;
+use length_header_fix::{FrameError, MAX_REQUEST};
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio_util::codec::Framed;
-
-/// How many connections the server serves at once unless told otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
-
-/// How long a connection may wait without completing a request before the
-/// server drops it, unless told otherwise.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+use tokio_util::bytes::BytesMut;
+use tokio_util::codec::{Encoder, Framed};
 
 /// How the server runs commands and reads requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Timeout and output cap for every command.
     pub limits: ShellLimits,
-    /// The largest request body the server accepts (stage 4's 16 MiB).
+    /// The largest request body the server accepts: stage 4's
+    /// [`MAX_REQUEST`], 128 KiB, what one command line can be. It matters
+    /// more here than in stage 4: the codec reserves room for the whole
+    /// announced frame as soon as it has read the header, so this bounds what
+    /// one silent client can make the server hold.
     pub max_frame: usize,
-    /// Connections served at once; the next one waits in the kernel's
-    /// accept queue until one of them ends.
-    pub max_connections: usize,
-    /// How long the server waits for the next whole request on a
-    /// connection. Without it, `max_connections` clients that connect and
-    /// say nothing would hold every place for good.
-    pub idle_timeout: Duration,
+    /// Who answers the commands: the system shell (the two-terminal
+    /// server), or the built-in set (the demos, `--builtin`), which prints
+    /// the same bytes on every OS.
+    pub interpreter: Interpreter,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             limits: ShellLimits::default(),
-            max_frame: DEFAULT_MAX_FRAME,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_frame: MAX_REQUEST,
+            interpreter: Interpreter::System,
         }
     }
 }
 
 /// Serves every client that connects to `listener`, each in a task of its
-/// own, until the process ends. A bad client is logged to stderr and
+/// own, until the process ends, under common's default connection limits
+/// ([`serve_with`] takes others). A bad client is logged to stderr and
 /// disconnected; the others are not disturbed.
-///
-/// The connection cap is backpressure in its plainest form: when
-/// `max_connections` tasks are running, the loop stops *accepting* (it
-/// waits for a permit first), so new clients queue in the kernel's backlog
-/// instead of in this process's memory.
 pub async fn serve(listener: TcpListener, config: ServerConfig) -> io::Result<()> {
-    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    loop {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            // Only a closed semaphore fails, and nothing closes this one.
-            return Ok(());
-        };
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                tokio::spawn(async move {
-                    eprintln!("{peer}: connected");
-                    let outcome = serve_connection(stream, &config).await;
-                    eprintln!("{peer}: {}", describe_outcome(&outcome));
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                // Usually transient (a client gave up during the handshake,
-                // or out of file descriptors for a moment); the pause keeps a
-                // persistent error from turning this loop into a busy spin.
-                eprintln!("accepting a connection failed: {e}; still listening");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    serve_with(listener, config, AsyncAcceptor::new(Limits::default())).await
+}
+
+/// [`serve`] under the limits of `acceptor`: the workspace's one policy
+/// (a connection cap with a per-address share, a deadline per message, a
+/// minimum rate, an idle timeout), run by tasks ([`crate::accept`]). A full
+/// server refuses with a reply frame that says so, as stage 4's does.
+pub async fn serve_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    acceptor: AsyncAcceptor,
+) -> io::Result<()> {
+    let acceptor = acceptor.refuse_with(|text| {
+        let mut frame = BytesMut::new();
+        // A refusal is a few dozen bytes: it always fits a frame.
+        let _ =
+            FrameCodec::new(DEFAULT_MAX_FRAME).encode(format!("{text}\n").as_bytes(), &mut frame);
+        frame.to_vec()
+    });
+    acceptor
+        .serve(listener, move |stream| async move {
+            let peer = stream.peer();
+            eprintln!("{peer}: connected");
+            let outcome = serve_connection(stream, &config).await;
+            eprintln!("{peer}: {}", describe_outcome(&outcome));
+        })
+        .await
+}
+
+/// [`serve_with`] from a std listener, on a tokio runtime of its own (a
+/// worker thread per core): for callers that do not use tokio themselves,
+/// such as the workspace's attack suite. Returns only if the server stops.
+pub fn serve_std(
+    listener: std::net::TcpListener,
+    config: ServerConfig,
+    acceptor: AsyncAcceptor,
+) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener)?;
+        serve_with(listener, config, acceptor).await
+    })
 }
 
 // ANCHOR: serve_connection
@@ -101,25 +110,14 @@ where
 {
     let mut frames = Framed::new(stream, FrameCodec::new(config.max_frame));
     let mut answered = 0;
-    loop {
-        // A deadline for the next whole request: a connection holds one of
-        // `max_connections` places, and a silent one must not keep it.
-        let Ok(next) = tokio::time::timeout(config.idle_timeout, frames.next()).await else {
-            return Err(FrameError::Io(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "no whole request within {} ms, so the connection gives its place to others",
-                    config.idle_timeout.as_millis()
-                ),
-            )));
-        };
-        let Some(request) = next else { break };
+    while let Some(request) = frames.next().await {
         let command = String::from_utf8_lossy(&request?).into_owned();
-        let limits = config.limits;
-        // The shell runner blocks (it waits for a child process), and a
+        let (interpreter, limits) = (config.interpreter, config.limits);
+        // The command runner blocks (it waits for a child process), and a
         // blocking call inside a task would stall every other task on its
         // worker thread: tokio runs it on its pool for blocking work instead.
-        let reply = match tokio::task::spawn_blocking(move || run_shell(&command, limits)).await {
+        let run = move || run_command(&command, interpreter, limits);
+        let reply = match tokio::task::spawn_blocking(run).await {
             Ok(Ok(output)) => output.reply(),
             Ok(Err(e)) => format!("[server: could not start the shell: {e}]\n").into_bytes(),
             Err(e) => format!("[server: the command's task failed: {e}]\n").into_bytes(),

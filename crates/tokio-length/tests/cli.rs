@@ -1,6 +1,8 @@
 //! The binary: server and client with piped standard input, against each
 //! other and against stage 4's server and client.
 
+mod support;
+
 use common::process::{run_with_input, ServerProcess};
 use common::spawn_loopback;
 use length_header_fix::DEFAULT_MAX_FRAME;
@@ -11,7 +13,10 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_tokio-length");
 
 fn start_server(extra: &[&str]) -> ServerProcess {
-    let args = ["server", "--addr", "127.0.0.1:0"].iter().chain(extra);
+    // The built-in set: the same bytes on every OS (cmd has no `seq`).
+    let args = ["server", "--addr", "127.0.0.1:0", "--builtin"]
+        .iter()
+        .chain(extra);
     ServerProcess::start(BIN, args).unwrap()
 }
 
@@ -24,9 +29,17 @@ fn run_client(addr: SocketAddr, input: &str) -> Output {
     .unwrap()
 }
 
+/// What the client prints for [`SCRIPT`]: every reply whole, after a line
+/// that marks it with its command and length, as stage 4's client does.
 fn script_output() -> String {
     let seq: String = (1..=400).map(|i| format!("{i}\n")).collect();
-    format!("{seq}hi\n(empty reply)\n(empty reply)\nbye\n")
+    format!(
+        "── reply to `seq 1 400`: 1492 B ──\n{seq}\
+         ── reply to `echo hi`: 3 B ──\nhi\n\
+         ── reply to `true`: 0 B ──\n(empty reply)\n\
+         ── reply to the empty line: 0 B ──\n(empty reply)\n\
+         ── reply to `echo bye`: 4 B ──\nbye\n"
+    )
 }
 
 const SCRIPT: &str = "seq 1 400\necho hi\ntrue\n\necho bye\nexit\necho never\n";
@@ -49,11 +62,8 @@ fn client_and_server_binaries_talk() {
 fn client_binary_against_stage4_server() {
     let server = spawn_loopback(|listener| {
         let (mut stream, _) = listener.accept()?;
-        length_header_fix::serve_connection(
-            &mut stream,
-            &length_header_fix::ServerConfig::default(),
-        )
-        .map_err(std::io::Error::from)
+        support::stage4_connection(&mut stream, common::ShellLimits::default())
+            .map_err(std::io::Error::from)
     })
     .unwrap();
     let out = run_client(server.addr(), SCRIPT);
@@ -100,7 +110,7 @@ fn server_binary_logs_hostile_length_and_serves_on() {
 #[test]
 fn server_refuses_remote_bind_without_flag() {
     let out = Command::new(BIN)
-        .args(["server", "--addr", "0.0.0.0:0"])
+        .args(["server", "--addr", "0.0.0.0:0", "--builtin"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -117,4 +127,38 @@ fn client_without_server_fails_clearly() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is the server running?"), "{err}");
+}
+
+/// The server says which interpreter answers, after the address it listens on.
+#[test]
+fn server_says_which_interpreter_answers() {
+    let server = start_server(&[]);
+    let line = server.wait_log("built-in set").unwrap();
+    assert!(line.contains("running commands with"), "{line}");
+}
+
+/// The piped client's output, pinned: every reply marked whole with its command and length.
+#[test]
+fn piped_client() {
+    let server = start_server(&[]);
+    let out = run_client(server.addr(), "seq 1 3\necho hi\ntrue\nexit\n");
+    assert!(out.status.success());
+    insta::assert_snapshot!("piped_client", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The demo speaks Chinese with --lang zh-CN, and English with --lang en whatever the environment says.
+#[test]
+fn demo_language_flag() {
+    let zh = Command::new(BIN)
+        .args(["--lang", "zh-CN"])
+        .output()
+        .unwrap();
+    assert!(zh.status.success());
+    assert!(String::from_utf8_lossy(&zh.stdout).starts_with("第二部分"));
+    let en = Command::new(BIN)
+        .args(["--lang", "en"])
+        .env("STICKY_LANG", "zh-CN")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&en.stdout).starts_with("Part II"));
 }

@@ -1,18 +1,22 @@
 //! The async server and client against stage 4's std server and client,
 //! over real sockets on 127.0.0.1, both directions, byte for byte.
 
+mod support;
+
 use common::demo::EXEC_SCRIPT;
-use common::{run_shell, spawn_loopback, ShellLimits};
-use length_header_fix::{FrameError, DEFAULT_MAX_FRAME};
+use common::{run_command, spawn_loopback, Interpreter, Limits, ShellLimits};
+use length_header_fix::{FrameError, DEFAULT_MAX_FRAME, MAX_REQUEST};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
-use tokio_length::{framed, recv_reply, send_command, serve, ServerConfig};
+use tokio_length::{
+    framed, recv_reply, send_command, serve, serve_with, AsyncAcceptor, ServerConfig,
+};
 
 use common::testing::PATIENCE;
 
-/// Every command here finishes in milliseconds on an idle machine; starting
-/// `sh` on a loaded one can take over a second, so it gets [`PATIENCE`].
+/// Every command here finishes in milliseconds on an idle machine; on a
+/// loaded one it gets [`PATIENCE`].
 fn limits() -> ShellLimits {
     ShellLimits {
         timeout: PATIENCE,
@@ -31,7 +35,11 @@ fn runtime() -> tokio::runtime::Runtime {
 fn expected(commands: &[&str]) -> Vec<Vec<u8>> {
     commands
         .iter()
-        .map(|c| run_shell(c, limits()).unwrap().reply())
+        .map(|c| {
+            run_command(c, Interpreter::Builtin, limits())
+                .unwrap()
+                .reply()
+        })
         .collect()
 }
 
@@ -41,23 +49,22 @@ fn start_async_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = ServerConfig {
-        limits: limits(),
-        ..ServerConfig::default()
-    };
-    rt.spawn(serve(listener, config));
+    rt.spawn(serve(listener, config()));
     addr
 }
 
-/// Starts stage 4's std `serve` loop on 127.0.0.1:0; its thread ends with the test process.
-fn start_std_server() -> SocketAddr {
-    let config = length_header_fix::ServerConfig {
+/// The server's configuration in every test: the built-in set answers.
+fn config() -> ServerConfig {
+    ServerConfig {
         limits: limits(),
-        ..length_header_fix::ServerConfig::default()
-    };
-    spawn_loopback(move |listener| length_header_fix::serve(listener, config))
-        .unwrap()
-        .addr()
+        interpreter: Interpreter::Builtin,
+        ..ServerConfig::default()
+    }
+}
+
+/// Starts stage 4's std server loop on 127.0.0.1:0; its thread ends with the test process.
+fn start_std_server() -> SocketAddr {
+    support::start_stage4_server(limits())
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -167,7 +174,7 @@ fn hostile_lengths_are_refused_and_others_served() {
         length_header_fix::recv_reply(&mut early, DEFAULT_MAX_FRAME).unwrap(),
         b"early\n"
     );
-    let over_max = i32::try_from(DEFAULT_MAX_FRAME + 1).unwrap();
+    let over_max = i32::try_from(MAX_REQUEST + 1).unwrap();
     for header in [
         (-1i32).to_le_bytes(),
         over_max.to_le_bytes(),
@@ -205,7 +212,7 @@ fn refusal_is_a_clear_error() {
         ((-1i32).to_le_bytes(), "cannot be negative"),
         (
             i32::MAX.to_le_bytes(),
-            "2147483647 bytes, over the maximum frame size of 16777216",
+            "2147483647 bytes, over the maximum frame size of 131072",
         ),
     ];
     for (header, words) in cases {
@@ -214,7 +221,7 @@ fn refusal_is_a_clear_error() {
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(async move {
                 let (stream, _) = listener.accept().await.unwrap();
-                tokio_length::serve_connection(stream, &ServerConfig::default()).await
+                tokio_length::serve_connection(stream, &config()).await
             });
             let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
             tokio::io::AsyncWriteExt::write_all(&mut client, &header)
@@ -267,32 +274,78 @@ fn many_connections_on_one_worker_thread() {
     }
 }
 
-/// With room for one connection, a client that connects and says nothing holds it only until the idle timeout; the next client is then served.
-#[test]
-fn silent_client_gives_its_place_back() {
-    let rt = runtime();
+/// Starts the async server under `limits` in `rt`.
+fn start_limited(rt: &tokio::runtime::Runtime, limits: Limits) -> SocketAddr {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = ServerConfig {
-        limits: limits(),
+    rt.spawn(serve_with(listener, config(), AsyncAcceptor::new(limits)));
+    addr
+}
+
+fn small_limits() -> Limits {
+    Limits {
         max_connections: 1,
-        idle_timeout: Duration::from_millis(300),
-        ..ServerConfig::default()
-    };
-    rt.spawn(serve(listener, config));
+        max_per_address: 1,
+        message_timeout: Duration::from_millis(300),
+        min_rate: 10_000,
+        idle_timeout: Duration::from_secs(60),
+    }
+}
+
+/// True when the server closed the connection without a reply.
+fn closed_without_reply(stream: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    matches!(stream.read_to_end(&mut rest), Ok(0)) || rest.is_empty()
+}
+
+/// With room for one connection, a client that connects and says nothing is dropped to make room for the next, as in every server of the workspace.
+#[test]
+fn silent_client_makes_room() {
+    let rt = runtime();
+    let addr = start_limited(&rt, small_limits());
     let mut silent = connect(addr);
+    // The first is registered before the second is accepted: one accept loop, in order.
     let mut next = connect(addr);
     length_header_fix::send_command(&mut next, "echo next").unwrap();
     assert_eq!(
         length_header_fix::recv_reply(&mut next, DEFAULT_MAX_FRAME).unwrap(),
         b"next\n"
     );
-    // By now the silent client was dropped: its place is the one `next` got.
-    let mut rest = Vec::new();
     assert!(
-        matches!(silent.read_to_end(&mut rest), Ok(0)),
-        "dropped, no reply"
+        closed_without_reply(&mut silent),
+        "the silent client was kept"
     );
+}
+
+/// A client alone that starts no message is dropped at the idle timeout.
+#[test]
+fn silence_is_dropped_at_the_idle_timeout() {
+    let rt = runtime();
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(200),
+        ..small_limits()
+    };
+    let addr = start_limited(&rt, limits);
+    let mut silent = connect(addr);
+    assert!(
+        closed_without_reply(&mut silent),
+        "the silent client was kept"
+    );
+}
+
+/// A request dripped a byte every 50 ms never completes: the connection is dropped at the message deadline, however often a byte arrives.
+#[test]
+fn drip_is_dropped_at_the_message_deadline() {
+    let rt = runtime();
+    let addr = start_limited(&rt, small_limits());
+    let mut drip = connect(addr);
+    drip.write_all(&100i32.to_le_bytes()).unwrap();
+    let mut sent = 0;
+    while drip.write_all(b"x").is_ok() && sent < 100 {
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(sent < 100, "the drip was never cut off");
 }

@@ -27,9 +27,9 @@ fn survives_seed_42() {
     assert_eq!(verdict.unwrap(), Verdict::Intact);
 }
 
-/// The trial can fail: a client that will not wait at all reports the reply that never came.
+/// The trial can fail: a client that waits 50 ms for a command that takes 500 ms reports the reply that never came.
 #[test]
 fn impatient_client_is_judged_broken() {
-    let verdict = weather_trial(None, &COMMANDS, Duration::ZERO).unwrap();
+    let verdict = weather_trial(None, &["sleep 0.5"], Duration::from_millis(50)).unwrap();
     assert_eq!(verdict, Verdict::Broken("reply 1 never came".into()));
 }
