@@ -20,7 +20,7 @@ use common::text::{lines_preview, wrap};
 use common::{run_command, spawn_loopback, Interpreter, Timeline};
 use length_header_fix::{encode_header, FrameError, HEADER_LEN};
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -298,21 +298,19 @@ fn render_conversation(conv: &Conversation, lang: Lang) -> String {
 // 2. Stage 4 and the codec, talking to each other
 // ---------------------------------------------------------------------------
 
-/// Stage 4's server loop on a std thread, answering with the built-in set:
-/// stage 4's `read_frame` and `write_frame` around the command, as its
-/// `serve_connection` has them (which runs the system shell, so its bytes
-/// would differ from OS to OS). Returns how many commands it answered.
+/// Stage 4's own server for one connection, under the demo's configuration
+/// (the built-in set, the same request cap).
 fn stage4_std_server(stream: &mut std::net::TcpStream) -> Result<usize, FrameError> {
     let config = demo_config();
-    let mut answered = 0;
-    while let Some(request) = length_header_fix::read_frame(stream, config.max_frame)? {
-        let command = String::from_utf8_lossy(&request);
-        let reply = run_command(&command, config.interpreter, config.limits)?.reply();
-        length_header_fix::write_frame(stream, &reply, DEFAULT_MAX_FRAME)?;
-        stream.flush()?;
-        answered += 1;
-    }
-    Ok(answered)
+    length_header_fix::serve_connection(
+        stream,
+        &length_header_fix::ServerConfig {
+            limits: config.limits,
+            interpreter: config.interpreter,
+            max_frame: config.max_frame,
+            ..Default::default()
+        },
+    )
 }
 
 /// One command each way: stage 4's std client against this async server,
