@@ -42,6 +42,8 @@
 //! cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 --split 1 --verbose
 //! # 3: the client, talking to the proxy instead of the server
 //! printf 'seq 1 400\necho hi\nexit\n' | cargo run -p naive-exec-sticky -- client --addr 127.0.0.1:9008
+//! # 3, in PowerShell (start the server in 1 with --builtin there: Windows has no `seq`)
+//! "seq 1 400","echo hi","exit" | cargo run -p naive-exec-sticky -- client --addr 127.0.0.1:9008
 //! ```
 //!
 //! The proxy prints `listening on ADDR` on standard error first; with
