@@ -25,10 +25,15 @@ the client sends the MD5 of what it sent as 32 hex characters, and the server an
 MD5 of what it received matches (the file is renamed into place) or 204 when it does not (the \
 upload is discarded). Every token is read with a read-exactly loop, so no chunking of the stream \
 can glue or cut messages. Without a subcommand it runs the demo, in which one upload is damaged \
-on the way; `server` and `client` are the two-terminal version. Scripted, with the server \
-running in the same folder: in bash, printf 'put Cargo.toml\\nexit\\n' | cargo run -p md5-upload \
--- client, then md5sum Cargo.toml put/Cargo.toml; in PowerShell, \"put Cargo.toml\",\"exit\" | \
-cargo run -p md5-upload -- client, then Get-FileHash -Algorithm MD5 Cargo.toml, put\\Cargo.toml."
+on the way; `server` and `client` are the two-terminal version.\n\n\
+Two terminals in the same folder; the server (the same in bash and PowerShell):\n  \
+cargo run -p md5-upload -- server --dir put\n\
+The client, then a check that the saved copy has the same MD5, in bash:\n  \
+printf 'put Cargo.toml\\nexit\\n' | cargo run -p md5-upload -- client\n  \
+md5sum Cargo.toml put/Cargo.toml\n\
+In PowerShell:\n  \
+\"put Cargo.toml\",\"exit\" | cargo run -p md5-upload -- client\n  \
+Get-FileHash -Algorithm MD5 Cargo.toml, put\\Cargo.toml"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then

@@ -21,9 +21,14 @@ use common::lang::Lang;
                   larger than the receiver's 1,024-byte buffer is cut and the rest is lost \
                   (silently on Unix, with WSAEMSGSIZE on Windows), and nothing is ever resent. \
                   Without a subcommand it runs the demo; `server` and `client` are the \
-                  two-terminal version. Scripted, in bash: \
-                  printf 'hello\\nexit\\n' | cargo run -p udp-echo -- client; \
-                  in PowerShell: \"hello\",\"exit\" | cargo run -p udp-echo -- client"
+                  two-terminal version.\n\n\
+                  Two terminals, the same in bash and PowerShell:\n  \
+                  cargo run -p udp-echo -- server\n  \
+                  cargo run -p udp-echo -- client      (type hello)\n\
+                  Scripted, in bash:\n  \
+                  printf 'hello\\nexit\\n' | cargo run -p udp-echo -- client\n\
+                  In PowerShell:\n  \
+                  \"hello\",\"exit\" | cargo run -p udp-echo -- client"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
