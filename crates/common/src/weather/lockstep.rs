@@ -151,8 +151,16 @@ impl<S: Write> Write for Counted<S> {
 const LOCKSTEP_PATIENCE: Duration = Duration::from_secs(3);
 
 /// True where `--lockstep` works between separate programs: where the
-/// kernel's table of unread bytes (`/proc/net/tcp`) exists. Linux only;
-/// see [the module docs](self) for what Windows and macOS lack.
+/// kernel lists, for any socket, how many bytes wait unread (Linux's
+/// `/proc/net/tcp`, `rx_queue` column, `man 5 proc`).
+///
+/// False on Windows, whose TCP table (`GetExtendedTcpTable`) gives state,
+/// addresses, ports and owning process but no queue lengths
+/// (<https://learn.microsoft.com/en-us/windows/win32/api/tcpmib/ns-tcpmib-mib_tcprow_owner_pid>),
+/// and on macOS, which has no `/proc`. Decided at compile time, because a
+/// Windows build under Wine can read the Linux host's `/proc/net/tcp` and
+/// would then behave unlike real Windows. In one process,
+/// [`super::WeatherProxy::spawn_gated`] gives exact lockstep on every OS.
 pub fn lockstep_available() -> bool {
     cfg!(target_os = "linux")
 }
