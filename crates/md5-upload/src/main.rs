@@ -32,7 +32,7 @@ The client, then a check that the saved copy has the same MD5, in bash:\n  \
 printf 'put Cargo.toml\\nexit\\n' | cargo run -p md5-upload -- client\n  \
 md5sum Cargo.toml put/Cargo.toml\n\
 In PowerShell:\n  \
-\"put Cargo.toml\",\"exit\" | cargo run -p md5-upload -- client\n  \
+'put Cargo.toml', 'exit' | cargo run -p md5-upload -- client\n  \
 Get-FileHash -Algorithm MD5 Cargo.toml, put\\Cargo.toml"
 )]
 struct Cli {

@@ -28,7 +28,7 @@ use common::lang::Lang;
                   Scripted, in bash:\n  \
                   printf 'hello\\nexit\\n' | cargo run -p udp-echo -- client\n\
                   In PowerShell:\n  \
-                  \"hello\",\"exit\" | cargo run -p udp-echo -- client"
+                  'hello', 'exit' | cargo run -p udp-echo -- client"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then

@@ -43,7 +43,7 @@
 //! # 3: the client, talking to the proxy instead of the server
 //! printf 'seq 1 400\necho hi\nexit\n' | cargo run -p naive-exec-sticky -- client --addr 127.0.0.1:9008
 //! # 3, in PowerShell (start the server in 1 with --builtin there: Windows has no `seq`)
-//! "seq 1 400","echo hi","exit" | cargo run -p naive-exec-sticky -- client --addr 127.0.0.1:9008
+//! 'seq 1 400', 'echo hi', 'exit' | cargo run -p naive-exec-sticky -- client --addr 127.0.0.1:9008
 //! ```
 //!
 //! The proxy prints `listening on ADDR` on standard error first; with
