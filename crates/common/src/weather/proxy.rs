@@ -232,17 +232,29 @@ pub fn run(listen: SocketAddr, upstream: SocketAddr, weather: Weather) -> io::Re
              point --upstream at the server's address"
         )));
     }
-    eprintln!("listening on {addr}");
-    eprintln!(
-        "weather: forwarding to {upstream} with {}",
-        weather.describe()
-    );
-    if weather.lockstep && !lockstep_available() {
-        eprintln!("{LOCKSTEP_UNAVAILABLE}");
+    for line in banner(addr, upstream, &weather) {
+        eprintln!("{line}");
     }
     let shared = Arc::new(Shared::new(upstream, weather, None, true));
     accept_loop(&listener, &shared);
     Ok(())
+}
+
+/// The lines [`run`] prints on standard error before it accepts: where it
+/// listens (first, so a script can read the port), what it does, and, where
+/// `--lockstep` cannot work, that it will not.
+fn banner(addr: SocketAddr, upstream: SocketAddr, weather: &Weather) -> Vec<String> {
+    let mut lines = vec![
+        format!("listening on {addr}"),
+        format!(
+            "weather: forwarding to {upstream} with {}",
+            weather.describe()
+        ),
+    ];
+    if weather.lockstep && !lockstep_available() {
+        lines.push(LOCKSTEP_UNAVAILABLE.to_string());
+    }
+    lines
 }
 
 fn invalid_input(message: String) -> io::Error {
@@ -522,6 +534,32 @@ mod tests {
             let back = round_trip(proxy.addr(), writes);
             prop_assert_eq!(&upstream.join().unwrap()[0], &sent);
             prop_assert_eq!(&back, &sent);
+        }
+    }
+
+    /// The proxy's first lines say where it listens and what it does; asked
+    /// for --lockstep where it cannot work (not Linux), it says so, once.
+    #[test]
+    fn banner_says_when_lockstep_cannot_work() {
+        let addr: SocketAddr = "127.0.0.1:9008".parse().unwrap();
+        let upstream: SocketAddr = "127.0.0.1:8008".parse().unwrap();
+        let plain = banner(addr, upstream, &Weather::split(1));
+        assert_eq!(
+            plain,
+            [
+                "listening on 127.0.0.1:9008",
+                "weather: forwarding to 127.0.0.1:8008 with --split 1"
+            ]
+        );
+        let locked = banner(addr, upstream, &Weather::split(1).with_lockstep());
+        assert_eq!(
+            locked[1],
+            "weather: forwarding to 127.0.0.1:8008 with --split 1 --lockstep"
+        );
+        if cfg!(target_os = "linux") {
+            assert_eq!(locked.len(), 2, "{locked:?}");
+        } else {
+            assert_eq!(&locked[2..], [LOCKSTEP_UNAVAILABLE], "{locked:?}");
         }
     }
 }
