@@ -1,4 +1,4 @@
-//! The stage-6 command line: the demo, the server and the client.
+//! Stage 6's command line: the demo (no subcommand), `server` and `client`.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -25,7 +25,15 @@ the client sends the MD5 of what it sent as 32 hex characters, and the server an
 MD5 of what it received matches (the file is renamed into place) or 204 when it does not (the \
 upload is discarded). Every token is read with a read-exactly loop, so no chunking of the stream \
 can glue or cut messages. Without a subcommand it runs the demo, in which one upload is damaged \
-on the way; `server` and `client` are the two-terminal version."
+on the way; `server` and `client` are the two-terminal version.\n\n\
+Two terminals in the same folder; the server (the same in bash and PowerShell):\n  \
+cargo run -p md5-upload -- server --dir put\n\
+The client, then a check that the saved copy has the same MD5, in bash:\n  \
+printf 'put Cargo.toml\\nexit\\n' | cargo run -p md5-upload -- client\n  \
+md5sum Cargo.toml put/Cargo.toml\n\
+In PowerShell:\n  \
+'put Cargo.toml', 'exit' | cargo run -p md5-upload -- client\n  \
+Get-FileHash -Algorithm MD5 Cargo.toml, put\\Cargo.toml"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
@@ -76,69 +84,79 @@ fn seconds(value: f64, flag: &str) -> Result<Duration> {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            let lang = Lang::choose(cli.lang.as_deref());
-            let transcript = md5_upload::demo_transcript_in(lang).context("the demo failed")?;
-            let mut out = io::stdout().lock();
-            out.write_all(transcript.as_bytes())?;
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
             dir,
             max_file_size,
             limits,
-        }) => {
-            let config = ServerConfig {
-                limits: limits.limits().map_err(anyhow::Error::msg)?,
-                max_file_size,
-                log: ServerLog::stderr(),
-                ..ServerConfig::new(dir)
-            };
-            let listener = TcpListener::bind(addr).with_context(|| {
-                format!(
-                    "could not listen on {addr}; is another server already using it? \
-                     try --addr 127.0.0.1:0"
-                )
-            })?;
-            eprintln!("listening on {}", listener.local_addr()?);
-            eprintln!("saving verified files in {}", config.dir.display());
-            serve(listener, config).context("the server stopped")?;
-            Ok(ExitCode::SUCCESS)
-        }
+        }) => server(addr, dir, max_file_size, &limits),
         Some(Command::Client {
             addr,
             timeout_secs,
             no_progress,
-        }) => {
-            let timeout = seconds(timeout_secs, "--timeout-secs")?;
-            let mut stream = TcpStream::connect(addr).with_context(|| {
-                format!(
-                    "could not connect to {addr}; is the server running? \
-                     start it with `md5-upload server --addr {addr}`"
-                )
-            })?;
-            stream.set_nodelay(true)?;
-            stream.set_read_timeout(Some(timeout))?;
-            stream.set_write_timeout(Some(timeout))?;
-            let mut input = InputLines::stdin("> ");
-            let summary = run_client(
-                &mut stream,
-                &mut input,
-                &mut io::stdout().lock(),
-                &mut io::stderr().lock(),
-                !no_progress,
-            )?;
-            if summary.all_verified() {
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!(
-                    "{} file(s) verified, {} not: exiting with status 1",
-                    summary.verified, summary.failed
-                );
-                Ok(ExitCode::FAILURE)
-            }
-        }
+        }) => client(addr, timeout_secs, !no_progress),
+    }
+}
+
+fn demo(lang: Lang) -> Result<ExitCode> {
+    let transcript = md5_upload::demo_transcript_in(lang).context("the demo failed")?;
+    let mut out = io::stdout().lock();
+    out.write_all(transcript.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn server(
+    addr: SocketAddr,
+    dir: PathBuf,
+    max_file_size: u64,
+    limits: &LimitArgs,
+) -> Result<ExitCode> {
+    let config = ServerConfig {
+        limits: limits.limits().map_err(anyhow::Error::msg)?,
+        max_file_size,
+        log: ServerLog::stderr(),
+        ..ServerConfig::new(dir)
+    };
+    let listener = TcpListener::bind(addr).with_context(|| {
+        format!(
+            "could not listen on {addr}; is another server already using it? \
+             try --addr 127.0.0.1:0"
+        )
+    })?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    eprintln!("saving verified files in {}", config.dir.display());
+    serve(listener, config).context("the server stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(addr: SocketAddr, timeout_secs: f64, progress: bool) -> Result<ExitCode> {
+    let timeout = seconds(timeout_secs, "--timeout-secs")?;
+    let mut stream = TcpStream::connect(addr).with_context(|| {
+        format!(
+            "could not connect to {addr}; is the server running? \
+             start it with `md5-upload server --addr {addr}`"
+        )
+    })?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut input = InputLines::stdin("> ");
+    let summary = run_client(
+        &mut stream,
+        &mut input,
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+        progress,
+    )?;
+    if summary.all_verified() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{} file(s) verified, {} not: exiting with status 1",
+            summary.verified, summary.failed
+        );
+        Ok(ExitCode::FAILURE)
     }
 }

@@ -1,6 +1,6 @@
-//! The `udp-echo` command line: the demo, the server and the client.
+//! Stage 1's command line: the demo (no subcommand), `server` and `client`.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,7 +21,14 @@ use common::lang::Lang;
                   larger than the receiver's 1,024-byte buffer is cut and the rest is lost \
                   (silently on Unix, with WSAEMSGSIZE on Windows), and nothing is ever resent. \
                   Without a subcommand it runs the demo; `server` and `client` are the \
-                  two-terminal version."
+                  two-terminal version.\n\n\
+                  Two terminals, the same in bash and PowerShell:\n  \
+                  cargo run -p udp-echo -- server\n  \
+                  cargo run -p udp-echo -- client      (type hello)\n\
+                  Scripted, in bash:\n  \
+                  printf 'hello\\nexit\\n' | cargo run -p udp-echo -- client\n\
+                  In PowerShell:\n  \
+                  'hello', 'exit' | cargo run -p udp-echo -- client"
 )]
 struct Cli {
     /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
@@ -51,28 +58,10 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    // Errors are printed as one readable line (with their causes), never as
-    // a backtrace, even when RUST_BACKTRACE is set.
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let lang = Lang::choose(cli.lang.as_deref());
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
     match cli.command {
-        None => {
-            print!(
-                "{}",
-                udp_echo::demo_transcript_in(lang).context("the demo failed")?
-            );
-            Ok(())
-        }
+        None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server { addr }) => server(addr),
         Some(Command::Client {
             addr,
@@ -81,28 +70,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn server(addr: SocketAddr) -> anyhow::Result<()> {
+fn demo(lang: Lang) -> anyhow::Result<ExitCode> {
+    let transcript = udp_echo::demo_transcript_in(lang).context("the demo failed")?;
+    let mut out = io::stdout().lock();
+    out.write_all(transcript.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn server(addr: SocketAddr) -> anyhow::Result<ExitCode> {
     let socket = UdpSocket::bind(addr)
         .with_context(|| format!("could not listen on {addr} (is another server using it?)"))?;
     eprintln!("listening on {}", socket.local_addr()?);
-    udp_echo::serve(socket).context("the server's socket failed")
+    udp_echo::serve(socket).context("the server's socket failed")?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn client(addr: SocketAddr, read_timeout: Duration) -> anyhow::Result<()> {
+fn client(addr: SocketAddr, read_timeout: Duration) -> anyhow::Result<ExitCode> {
     let socket = udp_echo::connect(addr, read_timeout)
         .with_context(|| format!("could not open a UDP socket for {addr}"))?;
-    let mut lines = InputLines::stdin("> ");
-    let mut stdout = std::io::stdout();
-    while let Some(line) = lines.next_line()? {
-        if line == "exit" {
-            break;
+    let mut input = InputLines::stdin("> ");
+    match udp_echo::run_client(&socket, &mut input, &mut io::stdout().lock()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // "No server" is the failure a student meets most: one line that
+        // says how to fix it, never a backtrace, even with RUST_BACKTRACE set.
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
         }
-        // An empty line is sent too: an empty datagram is a real message in
-        // UDP, and the server answers it like any other.
-        let reply = udp_echo::exchange(&socket, line.as_bytes())?;
-        stdout.write_all(&reply)?;
-        stdout.write_all(b"\n")?;
-        stdout.flush()?;
     }
-    Ok(())
 }

@@ -41,6 +41,29 @@ fn hello_is_answered_by_hi() {
     assert_eq!(exchange(&client, b"").unwrap(), b"hi");
 }
 
+/// The two-terminal loop sends one datagram per line (CRLF from a PowerShell
+/// pipe included), an empty line too, prints one answer each, and stops at `exit`.
+#[test]
+fn client_loop_sends_a_datagram_per_line_until_exit() {
+    let server = server_socket();
+    let addr = server.local_addr().unwrap();
+    let echo = thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let got = receive(&server).unwrap();
+            udp_echo::answer(&server, &got).unwrap();
+            seen.push(got.bytes);
+        }
+        seen
+    });
+    let client = connect(addr, TIMEOUT).unwrap();
+    let mut input = common::cli::InputLines::from_reader(&b"hello\r\n\nbye\nexit\nnot sent\n"[..]);
+    let mut out = Vec::new();
+    udp_echo::run_client(&client, &mut input, &mut out).unwrap();
+    assert_eq!(out, b"hi\nhi\nhi\n");
+    assert_eq!(echo.join().unwrap(), [&b"hello"[..], b"", b"bye"]);
+}
+
 /// Datagrams sent back to back come out one per receive, never glued, and nothing more.
 #[test]
 fn back_to_back_datagrams_stay_apart() {
