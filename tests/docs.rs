@@ -1356,3 +1356,85 @@ mod mechanism {
         );
     }
 }
+
+/// A command line that PowerShell runs exactly as a Unix shell does: a
+/// program of the course's toolchain with plain arguments, no pipe,
+/// redirection, variable, subshell or `VAR=value` prefix.
+fn runs_the_same_in_powershell(line: &str) -> bool {
+    let line = line.split(" #").next().unwrap_or(line).trim();
+    if line.is_empty() || line.starts_with('#') {
+        return true;
+    }
+    let program = line.split_whitespace().next().unwrap_or("");
+    ["cargo", "mdbook", "rustup", "git", "python3", "python"].contains(&program)
+        && !line.contains(['|', ';', '&', '$', '<', '>', '(', ')', '`'])
+}
+
+/// Fenced shell blocks (`sh`, `bash`, `shell`), with the line each opens on,
+/// and whether a `powershell` block follows before the next heading.
+fn shell_blocks(text: &str) -> Vec<(usize, String, bool)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((fence, info)) = opening_fence(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        let mut body = String::new();
+        i += 1;
+        while i < lines.len() && !closes(lines[i], fence) {
+            body.push_str(lines[i]);
+            body.push('\n');
+            i += 1;
+        }
+        i += 1;
+        if ["sh", "bash", "shell"].contains(&info.trim()) {
+            let powershell = lines[i.min(lines.len())..]
+                .iter()
+                .take_while(|l| !l.starts_with('#'))
+                .any(|l| {
+                    opening_fence(l).is_some_and(|(_, info)| {
+                        let info = info.trim();
+                        info == "powershell" || info == "pwsh" || info == "ps1"
+                    })
+                });
+            out.push((start + 1, body, powershell));
+        }
+    }
+    out
+}
+
+/// Students run the course on Windows too: every shell block in the docs
+/// whose commands PowerShell would not run as written is followed, in the
+/// same section, by its PowerShell form (a ```powershell block).
+#[test]
+fn every_unix_command_has_a_powershell_form() {
+    let root = repo_root();
+    let mut files = markdown_files(&root, "docs");
+    files.push(PathBuf::from("README.md"));
+    let mut missing = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(root.join(file)).unwrap();
+        for (line, body, has_powershell) in shell_blocks(&text) {
+            let unix_only: Vec<&str> = body
+                .lines()
+                .filter(|l| !runs_the_same_in_powershell(l))
+                .collect();
+            if !unix_only.is_empty() && !has_powershell {
+                missing.push(format!(
+                    "  {}:{line}: no ```powershell block follows, for: {}",
+                    display(file),
+                    unix_only.join(" / ")
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} shell block(s) without their PowerShell form:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
