@@ -258,6 +258,8 @@ pub fn render_in(rows: &[Row], lang: Lang) -> String {
          1. cargo run -p <stage> -- server\n  \
          2. cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 <flags> --lockstep --verbose\n  \
          3. printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
+         PowerShell 里：第 1 步的服务端加上 --builtin；第 2 步用 --delay-ms 5 代替只在 Linux 上有效的 --lockstep；第 3 步写成\n  \
+         3. 'seq 1 400', 'echo hi', 'exit' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
          每一列的选项："
     } else {
         "\nScript: `seq 1 400` then `echo hi` (stages 2-4); two small files (stages 5-6).\n\
@@ -265,6 +267,8 @@ pub fn render_in(rows: &[Row], lang: Lang) -> String {
          1. cargo run -p <stage> -- server\n  \
          2. cargo run -- weather --listen 127.0.0.1:9008 --upstream 127.0.0.1:8008 <flags> --lockstep --verbose\n  \
          3. printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
+         In PowerShell: add --builtin to the server (1), use --delay-ms 5 for --lockstep, which needs Linux (2), and\n  \
+         3. 'seq 1 400', 'echo hi', 'exit' | cargo run -p <stage> -- client --addr 127.0.0.1:9008\n\
          Flags per column:"
     });
     for column in &columns {
