@@ -147,6 +147,13 @@ impl<S: Write> Write for WriteCounted<S> {
         Ok(n)
     }
 
+    /// Forwarded whole, so a stage-4 frame wrapped here is still one write.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.write_vectored(bufs)?;
+        self.counter.written.fetch_add(n as u64, Ordering::SeqCst);
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }

@@ -166,8 +166,17 @@ impl Upload {
 
     /// [`Upload::finish`], and the client's CPU seconds.
     fn finish_with_cpu(mut self) -> (Duration, Option<u64>, f64, String) {
+        // The client marks the replies it got on a line of its own before
+        // the verdict (`── replies to ...`); the verdict is the line that
+        // names it, and a client that ends without one has failed.
         let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("client verdict");
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).expect("client output");
+            if n == 0 || line.contains("203 verified") || line.contains("204 checksum") {
+                break;
+            }
+        }
         let elapsed = self.started.elapsed();
         let hwm = vm_hwm_kib(self.child.id());
         let cpu = cpu_seconds(&self.child.id().to_string()).map_or(0.0, |c| c.0);

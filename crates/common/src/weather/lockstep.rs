@@ -141,6 +141,11 @@ impl<S: Write> Write for Counted<S> {
         self.inner.write(buf)
     }
 
+    /// Forwarded whole, so a stage-4 frame written here is still one write.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
