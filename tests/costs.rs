@@ -1,17 +1,32 @@
 //! `costs` measures every figure it promises (the figures themselves are
-//! benchmarks, reported in the README, never asserted here).
+//! benchmarks, reported in the README, never asserted here), with `PATH`
+//! pointing at an empty folder: it runs no program outside the workspace.
 
-use sticky_packets::costs::{run, CostsArgs};
+use std::process::Command;
 
-/// A tiny run produces the whole table: one row per measured cost, with the machine (CPU count included) in its heading.
+/// A tiny run produces the whole table, with an empty `PATH`: one row per measured cost, with the machine (CPU count included) in its heading.
 #[test]
 fn costs_table_has_every_row() {
-    let args = CostsArgs {
-        runs: 1,
-        replies: 10,
-        upload_mib: 1,
-    };
-    let table = run(&args).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sticky-packets"))
+        .args([
+            "costs",
+            "--runs",
+            "1",
+            "--replies",
+            "10",
+            "--upload-mib",
+            "1",
+        ])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "costs with an empty PATH failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
     let cpus = std::thread::available_parallelism().unwrap().get();
     let machine = table.lines().nth(1).unwrap();
     assert!(machine.starts_with("Machine: "), "{table}");

@@ -1,10 +1,18 @@
 //! `cargo run` at the root: the tour, the matrix and the weather command line.
+//!
+//! Nothing the tour runs depends on a program outside the workspace: each
+//! language's tour is run twice at once, with the machine's `PATH` and with
+//! `PATH` pointing at an empty folder, and must print the same bytes. The
+//! demos answer `seq 1 400`, `echo hi` and `true` with the built-in command
+//! set (`common::builtin`), not `sh` or `cmd`: a missing `seq` (Windows has
+//! none) would otherwise change the lesson's bytes. The same run under Wine
+//! is compared with the Linux one by `.ci/windows`.
 
-use common::process::{run_with_input_within, ServerProcess};
+use common::process::ServerProcess;
 use common::testing::PATIENCE;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
@@ -13,22 +21,92 @@ const BIN: &str = env!("CARGO_BIN_EXE_sticky-packets");
 /// in about 2 s on an idle machine and took up to 7 s in `.ci/stress`.
 const TOUR_PATIENCE: Duration = Duration::from_secs(60);
 
-/// The tour prints every stage under its heading, then the matrix and where to read next, and exits 0.
-#[test]
-fn tour_runs_every_stage_in_order() {
-    let out = Command::new(BIN)
-        // English whatever the machine's locale: a zh_CN one would pick Chinese.
+/// The root binary with `args`, `input` on its standard input and `path` as
+/// its whole `PATH`, in English unless told otherwise; at most
+/// [`TOUR_PATIENCE`].
+fn run_with_input_within_env(args: &[&str], input: &[u8], path: &std::path::Path) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
         .env_remove("STICKY_LANG")
         .env_remove("LC_ALL")
         .env_remove("LANG")
-        .output()
+        .env("PATH", path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // A few bytes: the pipe holds them whatever the child does.
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    rx.recv_timeout(TOUR_PATIENCE)
+        .expect("the tour did not finish within its patience")
+        .unwrap()
+}
+
+/// The tour in `lang`, run with the machine's `PATH` and with an empty one
+/// at the same time; both must succeed and print the same bytes, which are
+/// returned.
+///
+/// With `pause`, the empty-`PATH` run is also the `--pause` run, fed six
+/// newlines (five pauses between six stages, one before the matrix): the
+/// pauses add nothing to standard output (a prompt, on a terminal only, goes
+/// to standard error), so it prints the same tour.
+fn tour_twice(lang: &str, pause: bool) -> String {
+    let empty = tempfile::tempdir().unwrap();
+    let normal = {
+        let mut command = Command::new(BIN);
+        command
+            .args(["--lang", lang])
+            .env_remove("STICKY_LANG")
+            .env_remove("LC_ALL")
+            .env_remove("LANG");
+        std::thread::spawn(move || command.output().unwrap())
+    };
+    let mut args = vec!["--lang", lang];
+    if pause {
+        args.push("--pause");
+    }
+    let bare = run_with_input_within_env(&args, b"\n\n\n\n\n\n", empty.path());
+    let normal = normal.join().unwrap();
+    for (out, what) in [
+        (&normal, "the tour"),
+        (&bare, "the tour with an empty PATH"),
+    ] {
+        assert!(
+            out.status.success(),
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (normal, bare) = (
+        String::from_utf8(normal.stdout).unwrap(),
+        String::from_utf8(bare.stdout).unwrap(),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    if normal != bare {
+        let line = normal
+            .lines()
+            .zip(bare.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(normal.lines().count().min(bare.lines().count()));
+        panic!(
+            "--lang {lang}: the tour differs with an empty PATH from line {}:\n  normal: {:?}\n  empty:  {:?}",
+            line + 1,
+            normal.lines().nth(line),
+            bare.lines().nth(line)
+        );
+    }
+    normal
+}
+
+/// The tour prints every stage under its heading, then the matrix and where
+/// to read next, and exits 0; with an empty `PATH`, and with `--pause` and
+/// Enter pressed at every pause, it prints the same bytes.
+#[test]
+fn tour_runs_every_stage_in_order() {
+    let text = tour_twice("en", true);
+    assert!(text.contains("seq 1 400"), "{text}");
     let mut last = 0;
     for stage in &sticky_packets::tour::STAGES {
         let heading = format!("Stage {} of 6: {}", stage.number, stage.crate_name);
@@ -44,19 +122,11 @@ fn tour_runs_every_stage_in_order() {
     assert!(text.contains("docs/zh-CN/README.md"));
 }
 
-/// `--lang zh-CN` tells the tour in Chinese: every stage under its Chinese heading, the matrix, where to read next.
+/// `--lang zh-CN` tells the tour in Chinese: every stage under its Chinese
+/// heading, the matrix, where to read next; the same bytes with an empty `PATH`.
 #[test]
 fn tour_speaks_chinese() {
-    let out = Command::new(BIN)
-        .args(["--lang", "zh-CN"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = tour_twice("zh-CN", false);
     let mut last = 0;
     for stage in &sticky_packets::tour::STAGES {
         let heading = format!("第 {} 阶段（共 6 个）：{}", stage.number, stage.crate_name);
@@ -83,21 +153,6 @@ fn chinese_heading_rule_fits_its_title() {
     let heading = sticky_packets::tour::heading_in(stage, common::lang::Lang::Zh);
     let lines: Vec<&str> = heading.lines().collect();
     assert_eq!(lines[0].len(), common::lang::width(lines[1]), "{heading}");
-}
-
-/// With --pause the tour waits for a line between stages; piped newlines carry it through.
-#[test]
-fn tour_pauses_for_enter() {
-    // Five pauses between six stages, and one before the matrix.
-    let out = run_with_input_within(
-        BIN,
-        ["--pause", "--lang", "en"],
-        b"\n\n\n\n\n\n",
-        TOUR_PATIENCE,
-    )
-    .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Where to read next"));
 }
 
 /// Every chapter the tour points at exists.

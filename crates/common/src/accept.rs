@@ -1062,13 +1062,20 @@ mod tests {
         };
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let release_rx = Mutex::new(release_rx);
+        let (working_tx, working_rx) = mpsc::channel::<()>();
+        let working_tx = Mutex::new(working_tx);
         let acceptor = Acceptor::new(limits).quiet();
         thread::spawn(move || {
             acceptor.serve(listener, move |mut stream| {
                 let mut byte = [0u8; 1];
                 let _ = stream.read(&mut byte);
                 let _ = stream.write_all(b"k");
-                // Working, not waiting for the client: not a candidate to drop.
+                // Working, not waiting for the client: not a candidate to
+                // drop. The write has returned, so the loop knows it too.
+                let _ = working_tx
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .send(());
                 let _ = release_rx
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -1079,6 +1086,9 @@ mod tests {
         busy.write_all(b"x").unwrap();
         let mut ack = [0u8; 1];
         busy.read_exact(&mut ack).unwrap();
+        // The client can read the ack before the server's thread has come
+        // back from its write; only then is it counted as working.
+        working_rx.recv_timeout(PATIENCE).unwrap();
         let mut newcomer = connect(addr);
         let mut text = String::new();
         let _ = newcomer.read_to_string(&mut text);

@@ -668,7 +668,13 @@ mod tests {
     #[test]
     fn background_holder_is_killed_at_the_timeout() {
         let arg = format!("42.5{}", std::process::id());
-        let out = run_shell(&format!("sleep {arg} & echo hi"), quick()).unwrap();
+        // Meant to be killed: the short timeout, not the patience of a
+        // command that should finish.
+        let limits = ShellLimits {
+            timeout: KILL_TIMEOUT,
+            ..quick()
+        };
+        let out = run_shell(&format!("sleep {arg} & echo hi"), limits).unwrap();
         assert_eq!(out.stdout, b"hi\n");
         assert!(out.timed_out && out.shell_finished);
         let note = out.note().unwrap();
