@@ -309,7 +309,11 @@ fn stage3_reply(s: &mut TcpStream) -> anyhow::Result<Vec<u8>> {
                 return Ok(got[digits..].to_vec());
             }
         }
-        let n = s.read(&mut buf)?;
+        let n = match s.read(&mut buf) {
+            // Interrupted (a stop and resume, man 7 signal): read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
+        };
         if n == 0 {
             bail!(
                 "the server closed the connection after {:?}",

@@ -275,7 +275,12 @@ fn stage3_exchange(addr: SocketAddr, command: &str) -> Vec<u8> {
                 return got[digits..].to_vec();
             }
         }
-        let n = s.read(&mut buf).unwrap();
+        // A read with a timeout can be interrupted on Linux when the
+        // process is stopped and resumed (man 7 signal): read again.
+        let n = match s.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => other.unwrap(),
+        };
         assert!(n > 0, "the server closed after {got:?}");
         got.extend_from_slice(&buf[..n]);
     }
