@@ -90,20 +90,7 @@ fn all_snippets() -> Vec<Snippet> {
 }
 
 fn python3_available() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        assert!(
-            !ci,
-            "python3 is not installed, and CI is set, so the docs' Python snippets must be \
-             checked: install python3"
-        );
-        println!("note: python3 not found; the docs' Python snippets were not parsed");
-    }
-    found
+    common::testing::python3_available("docs' Python snippets")
 }
 
 /// What python3 runs: `ast.parse` on each NUL-separated snippet of standard

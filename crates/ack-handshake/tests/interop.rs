@@ -24,29 +24,6 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// True when python3 runs. Without it: a clear skip notice, unless `CI` is
-/// set, where a missing python3 must fail the test rather than pass silently.
-fn python_available(test: &str) -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if found {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(
-        !ci,
-        "{test}: python3 is not installed, and CI is set, so the Python interop test must run: \
-         install python3"
-    );
-    eprintln!(
-        "SKIPPED {test}: python3 is not installed, so Python interop was NOT tested \
-         (with CI=true this is a failure)"
-    );
-    false
-}
-
 /// Files of the interop tests: an empty one, one just over a 1,024-byte
 /// read, a larger one, and names with a space and with non-ASCII letters
 /// (Python's json.dumps escapes those as \uXXXX).
@@ -91,7 +68,7 @@ fn wait_bounded(mut child: Child) -> Output {
 /// A Python client uploads several files on one connection to the Rust server; they arrive byte-identical.
 #[test]
 fn python_client_to_rust_server() {
-    if !python_available("python_client_to_rust_server") {
+    if !common::testing::python3_available("python_client_to_rust_server") {
         return;
     }
     let local = tempfile::tempdir().unwrap();
@@ -133,7 +110,7 @@ fn python_client_to_rust_server() {
 /// The Rust client uploads several files on one connection to a Python server; they arrive byte-identical.
 #[test]
 fn rust_client_to_python_server() {
-    if !python_available("rust_client_to_python_server") {
+    if !common::testing::python3_available("rust_client_to_python_server") {
         return;
     }
     let local = tempfile::tempdir().unwrap();

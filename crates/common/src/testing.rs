@@ -159,6 +159,37 @@ impl<S: Write> Write for WriteCounted<S> {
     }
 }
 
+/// The variable a lane sets, to a reason, where python3 cannot run at all:
+/// the Windows lane's programs run under Wine, which has no Windows python3.
+pub const NO_PYTHON_VAR: &str = "STICKY_NO_PYTHON";
+
+/// Whether the interop tests can run python3. When it is missing, the test
+/// named `test` says so on standard error (not captured by the harness, so a
+/// skip is never a silent pass) and is skipped; but with `CI` set a missing
+/// python3 fails it, unless the lane says in [`NO_PYTHON_VAR`] why there can
+/// be none, and that reason is printed with the skip.
+pub fn python3_available(test: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    let reason = std::env::var(NO_PYTHON_VAR).ok().filter(|r| !r.is_empty());
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci || reason.is_some(),
+        "{test}: python3 is not installed, and CI is set, so the Python interop test must run: \
+         install python3"
+    );
+    let why = reason.unwrap_or_else(|| "python3 not found; install python3 to run it".into());
+    let _ = writeln!(io::stderr(), "SKIPPED {test}: {why}");
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 mod support;
 
 use common::process::run_with_input;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -13,28 +13,6 @@ use std::thread;
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_md5-upload");
-
-/// Whether python3 can run. Missing on CI is a failure; elsewhere a notice.
-fn python_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("python3 is required for the interoperability tests on CI; install python3");
-        }
-        // Straight to the stderr handle, not eprintln!: the test harness
-        // captures the macros, and a skip nobody sees is a silent pass.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: python3 not found; install python3 to run it"
-        );
-    }
-    ok
-}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,7 +78,7 @@ fn wait_output(mut child: Child) -> (bool, String, String) {
 /// A Python client uploads several files on one connection to the Rust server: all 203, byte-identical.
 #[test]
 fn python_client_to_rust_server() {
-    if !python_available("python_client_to_rust_server") {
+    if !common::testing::python3_available("python_client_to_rust_server") {
         return;
     }
     let mut server = TestServer::start();
@@ -128,7 +106,7 @@ fn python_client_to_rust_server() {
 /// The Rust client binary uploads several files on one connection to a Python server: all 203, byte-identical.
 #[test]
 fn rust_client_to_python_server() {
-    if !python_available("rust_client_to_python_server") {
+    if !common::testing::python3_available("rust_client_to_python_server") {
         return;
     }
     let root = tempfile::tempdir().unwrap();
