@@ -18,6 +18,8 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -46,7 +48,6 @@ fn quiet_acceptor() -> (Acceptor, Gauge) {
     (acceptor, gauge)
 }
 
-/// Commands under attack are killed after this long.
 /// The shell the exec servers run: the real one on Linux, where the same
 /// server also meets `setsid` (see [`escaping_command`]); elsewhere the
 /// built-in set, which answers the good client's `echo hi` with `hi\n` as
@@ -59,6 +60,7 @@ fn server_shell() -> common::Interpreter {
     }
 }
 
+/// Commands under attack are killed after this long.
 fn shell_limits() -> ShellLimits {
     ShellLimits {
         timeout: Duration::from_millis(500),
@@ -547,7 +549,17 @@ fn stage6_md5_upload() {
 /// cannot keep a good client out; the oldest make room.
 #[test]
 fn weather_proxy() {
-    let (acceptor, _gauge) = quiet_acceptor();
+    // The proxy opens its upstream connections on threads of its own, so
+    // the server counts the ones it dropped to make room: the good client
+    // goes only once the proxy's whole crowd has reached the server, or it
+    // would be the longest waiting when the late ones arrive.
+    let made_room = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&made_room);
+    let acceptor = Acceptor::new(limits()).log_with(move |line| {
+        if line.contains("dropped to make room") {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
     let config = length_header_fix::ServerConfig {
         limits: shell_limits(),
         interpreter: server_shell(),
@@ -557,6 +569,11 @@ fn weather_proxy() {
     let proxy = common::weather::WeatherProxy::spawn(upstream, common::weather::Weather::default())
         .unwrap();
     let quiet = silent(proxy.addr(), common::weather::MAX_CONNECTIONS + 8);
+    let crowd = common::weather::MAX_CONNECTIONS - CAP;
+    let deadline = Instant::now() + PATIENCE;
+    while made_room.load(Ordering::SeqCst) < crowd && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(stage4_exchange(proxy.addr(), "echo hi"), b"hi\n");
     drop(quiet);
 }
