@@ -2,9 +2,20 @@
 //!
 //! Every figure is a real conversation through the stage's own server and
 //! client on `127.0.0.1:0`, timed from the client, and the table shows the
-//! median of several runs. The remote-execution figures all run `echo hi`,
-//! so spawning a shell (a millisecond or two) is the common floor: what a
-//! technique adds on top of it is its cost.
+//! median of several runs. The remote-execution figures all run `echo hi`
+//! through the servers' built-in interpreter (no process is spawned, so the
+//! table reads the same on every OS): a reply is one loopback round trip, and
+//! what a technique adds to it is its cost.
+//!
+//! A loopback round trip between two threads is mostly the time it takes to
+//! wake the other thread, and that varies with where the scheduler puts the
+//! two: on the development machine (a 2-vCPU virtual machine) runs of 200
+//! round trips gave anything from 11,000 to 99,000 a second for the same
+//! stage, runs of 5,000 gave 7,800-10,500 for the naive stage and the length
+//! header alike, and pinned to one CPU (`taskset -c 0`) both gave
+//! 85,000-90,000. So each run is a few thousand round trips, and the naive
+//! stage and the length header take turns, run after run, so that both meet
+//! the same machine.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -21,11 +32,13 @@ pub struct CostsArgs {
     /// How many times each figure is measured; the table shows the median.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub runs: u32,
-    /// `echo hi` commands per run for the fast stages (the sleep and the
-    /// two-writes stall use a tenth of this, at least 5); the stage-4 frame
-    /// rows send 2,500 times this many frames one write each, and 10,000 times
-    /// this many batched.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    /// `echo hi` round trips per run for stages 2 and 4 (a few thousand, so
+    /// that a run outlasts the scheduler's moods; see the module docs). The
+    /// sleep and the two-writes stall use a hundredth of this (at least 5),
+    /// the ACK handshake a quarter, the stage-4 frame rows send 250 times
+    /// this many frames one write each and 1,000 times this many batched,
+    /// and the gallery's rows scale with a tenth of it.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub replies: u32,
     /// Size of the file stage 6 uploads, in MiB.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=8192))]
@@ -44,15 +57,20 @@ struct Figure {
 pub fn run(args: &CostsArgs) -> io::Result<String> {
     let runs = args.runs as usize;
     let n = args.replies as usize;
-    let slow = (n / 10).max(5);
+    let slow = (n / 100).max(5);
     let mut figures = Vec::new();
     let progress = |what: &str| eprintln!("measuring: {what}");
 
-    progress("stage 2, naive exec");
+    progress("stages 2 and 4, `echo hi` round trips, taking turns");
+    let (mut naive, mut header) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        naive.push(naive_exec_rate(n)?);
+        header.push(length_header_rate(n, false)?);
+    }
     figures.push(Figure {
         stage: "naive-exec-sticky",
-        what: "`echo hi` replies per second, one read each".into(),
-        value: median(runs, || naive_exec_rate(n))?,
+        what: "`echo hi` round trips per second (built-in echo), one read each".into(),
+        value: middle(naive),
         unit: "/s",
     });
     progress("stage 3, the sleep");
@@ -65,38 +83,37 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
         value: median(runs, || sleep_fix_rate(slow))?,
         unit: "/s",
     });
-    progress("stage 4, header and body in one write");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "`echo hi` replies per second, header + body in one write".into(),
-        value: median(runs, || length_header_rate(n, false))?,
+        what: "`echo hi` round trips per second, header + body in one write".into(),
+        value: middle(header),
         unit: "/s",
     });
     progress("stage 4, two small writes");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "`echo hi` replies per second, header and body as two writes (the stall)".into(),
+        what: "`echo hi` round trips per second, header and body as two writes (stall)".into(),
         value: median(runs, || length_header_rate(slow, true))?,
         unit: "/s",
     });
     progress("stage 4, small frames one way, one write each");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "16-byte frames per second one way, one write (system call) per frame".into(),
-        value: median(runs, || frames_one_way(n * 2_500, false))?,
+        what: "16-byte frames per second one way, one writev system call per frame".into(),
+        value: median(runs, || frames_one_way(n * 250, false))?,
         unit: "/s",
     });
     progress("stage 4, small frames one way, batched");
     figures.push(Figure {
         stage: "length-header-fix",
-        what: "16-byte frames per second one way, batched in a BufWriter, one flush".into(),
-        value: median(runs, || frames_one_way(n * 10_000, true))?,
+        what: "16-byte frames per second one way, write_frame into a BufWriter, one flush".into(),
+        value: median(runs, || frames_one_way(n * 1_000, true))?,
         unit: "/s",
     });
     progress("tokio-length, the same frames through LengthDelimitedCodec");
     figures.push(Figure {
         stage: "tokio-length",
-        what: "16-byte frames per second, one way, LengthDelimitedCodec".into(),
+        what: "16-byte frames per second one way, LengthDelimitedCodec, feed + one flush".into(),
         value: median(runs, || {
             tokio_length::rows::codec_frames_one_way(200_000, 16)
         })?,
@@ -106,7 +123,7 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
     figures.push(Figure {
         stage: "ack-handshake",
         what: "64-byte files per second, one round trip each".into(),
-        value: median(runs, || ack_rate(n))?,
+        value: median(runs, || ack_rate(n / 4))?,
         unit: "/s",
     });
     progress("stage 6, upload");
@@ -136,7 +153,7 @@ pub fn run(args: &CostsArgs) -> io::Result<String> {
         unit: "MB/s",
     });
     // Part II: every framing of the gallery, measured by the gallery crate.
-    for f in framing_gallery::costs::figures(runs, n, progress)? {
+    for f in framing_gallery::costs::figures(runs, (n / 10).max(1), progress)? {
         figures.push(Figure {
             stage: f.row,
             what: f.what,
@@ -188,11 +205,16 @@ fn render(figures: &[Figure], runs: usize) -> String {
 
 /// Runs `measure` `runs` times and returns the median.
 fn median(runs: usize, mut measure: impl FnMut() -> io::Result<f64>) -> io::Result<f64> {
-    let mut values = (0..runs)
+    let values = (0..runs)
         .map(|_| measure())
         .collect::<io::Result<Vec<f64>>>()?;
+    Ok(middle(values))
+}
+
+/// The median of measured values (at least one).
+fn middle(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    Ok(values[values.len() / 2])
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn per_second(count: usize, elapsed: Duration) -> f64 {
