@@ -3,11 +3,11 @@
 use ack_handshake::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FILE_SIZE};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines};
 use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,10 +75,7 @@ fn main() -> Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> Result<ExitCode> {
-    let transcript = ack_handshake::demo_transcript_in(lang).context("the demo failed")?;
-    let mut out = io::stdout().lock();
-    out.write_all(transcript.as_bytes())?;
-    out.flush()?;
+    print_transcript(&ack_handshake::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,12 +86,7 @@ fn server(
     limits: &LimitArgs,
 ) -> Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
-    let listener = TcpListener::bind(addr).with_context(|| {
-        format!(
-            "cannot listen on {addr}; is another server using that port? pick another with --addr"
-        )
-    })?;
-    eprintln!("listening on {}", listener.local_addr()?);
+    let listener = listen(addr)?;
     eprintln!(
         "saving uploads into {} (files over {max_file_size} bytes are refused)",
         dir.display()

@@ -4,8 +4,96 @@
 //! UDP 9000, remote execution 8008, uploads 8080); this module holds what
 //! they have in common, so that every binary words its errors the same way.
 
+use crate::builtin::{Interpreter, BUILTIN_FLAG_HELP};
+use crate::shell::ShellLimits;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::time::Duration;
+
+/// Writes a demo's transcript to standard output, whole, and flushes it.
+pub fn print_transcript(transcript: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(transcript.as_bytes())?;
+    out.flush()
+}
+
+/// Binds a server's listening socket and prints `listening on ADDR` on
+/// standard error, as every server's first line: scripts and tests read the
+/// port from it, so nothing may come before it.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).map_err(|e| bind_error(addr, e))?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    Ok(listener)
+}
+
+/// The error every server gives when it cannot listen: what went wrong,
+/// and the way out (another port, or the OS's choice of one).
+pub fn bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "could not listen on {addr}: {e}; is another server already using it? pick \
+             another port with --addr, or let the OS choose one with --addr 127.0.0.1:0"
+        ),
+    )
+}
+
+/// The flags of every server that runs the commands it is sent (stages 2,
+/// 3 and 4, and tokio-length): where it may listen, and how each command runs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RemoteExecArgs {
+    /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Answer with the workspace's own `echo`, `seq`, `true`, ... (see
+    /// [`BUILTIN_FLAG_HELP`], which clap shows instead of this comment).
+    #[arg(long, help = BUILTIN_FLAG_HELP)]
+    pub builtin: bool,
+    /// Kill a command after this many milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub timeout_ms: u64,
+    /// Keep at most this many bytes of a command's output; past it the command is killed.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_output: usize,
+}
+
+impl RemoteExecArgs {
+    /// The limits each command runs under; a zero timeout is refused, since
+    /// it would kill every command before it started.
+    pub fn shell_limits(&self) -> Result<ShellLimits, String> {
+        if self.timeout_ms == 0 {
+            return Err(
+                "--timeout-ms 0 would kill every command at once; give at least 1, e.g. 5000"
+                    .to_string(),
+            );
+        }
+        Ok(ShellLimits {
+            timeout: Duration::from_millis(self.timeout_ms),
+            output_cap: self.max_output,
+        })
+    }
+
+    /// The system shell, or with `--builtin` the workspace's own commands.
+    pub fn interpreter(&self) -> Interpreter {
+        Interpreter::from_flag(self.builtin)
+    }
+
+    /// Checks that `addr` may be used ([`check_remote_exec_bind`]), and
+    /// returns the warning to print after `listening on` when it is not
+    /// loopback.
+    pub fn check_bind(&self, addr: SocketAddr) -> Result<Option<String>, String> {
+        check_remote_exec_bind(addr, self.allow_remote)
+    }
+
+    /// The lines a remote-execution server prints after `listening on`: the
+    /// warning if it listens beyond loopback, then how commands run.
+    pub fn announce(&self, warning: Option<&str>) {
+        if let Some(warning) = warning {
+            eprintln!("{warning}");
+        }
+        eprintln!("{}", self.interpreter().describe());
+    }
+}
 
 /// Parses `HOST:PORT` into one socket address, for clap's `value_parser`.
 /// Host names are resolved; the first address wins.

@@ -1,6 +1,5 @@
 //! `cargo run -p framing-gallery`: the side-by-side run and the decision table.
 
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -31,17 +30,10 @@ fn main() -> ExitCode {
 
 fn demo(lang: Lang) -> ExitCode {
     match framing_gallery::demo::demo_transcript_in(lang) {
-        Ok(text) => {
-            let mut out = io::stdout().lock();
-            if out
-                .write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .is_err()
-            {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(text) => match common::cli::print_transcript(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        },
         Err(e) => {
             eprintln!("the gallery could not run: {e}");
             ExitCode::FAILURE

@@ -1,16 +1,15 @@
 //! Stage 4's command line: the demo (no subcommand), `server` and `client`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
+use common::{Acceptor, LimitArgs};
 use length_header_fix::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FRAME, MAX_REQUEST};
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io;
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Stage 4: put a length in front of every message.
 #[derive(Parser)]
@@ -48,24 +47,15 @@ enum Command {
         /// Address to listen on (loopback only unless --allow-remote).
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
         addr: SocketAddr,
-        /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
-        #[arg(long)]
-        allow_remote: bool,
+        #[command(flatten)]
+        exec: RemoteExecArgs,
         /// Largest request body accepted, in bytes (128 KiB: what a command line can be); longer
         /// or negative lengths are refused before anything is allocated.
         #[arg(long, default_value_t = MAX_REQUEST)]
         max_frame: usize,
-        /// Kill a command after this many milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        timeout_ms: u64,
-        /// Keep at most this many bytes of a command's output; past it the command is killed.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        max_output: usize,
         /// THE ANTI-PATTERN, to see the stall: send each reply's header and body as two writes.
         #[arg(long)]
         two_writes: bool,
-        #[arg(long, help = common::builtin::BUILTIN_FLAG_HELP)]
-        builtin: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -91,25 +81,11 @@ fn main() -> Result<ExitCode> {
         None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
-            allow_remote,
+            exec,
             max_frame,
-            timeout_ms,
-            max_output,
             two_writes,
-            builtin,
             limits,
-        }) => {
-            let config = ServerConfig {
-                limits: ShellLimits {
-                    timeout: Duration::from_millis(timeout_ms),
-                    output_cap: max_output,
-                },
-                interpreter: Interpreter::from_flag(builtin),
-                max_frame,
-                two_writes,
-            };
-            server(addr, allow_remote, config, &limits)
-        }
+        }) => server(addr, &exec, max_frame, two_writes, &limits),
         Some(Command::Client {
             addr,
             max_frame,
@@ -119,32 +95,27 @@ fn main() -> Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> Result<ExitCode> {
-    let transcript = length_header_fix::demo_transcript_in(lang).context("the demo failed")?;
-    let mut out = io::stdout().lock();
-    out.write_all(transcript.as_bytes())?;
-    out.flush()?;
+    print_transcript(&length_header_fix::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn server(
     addr: SocketAddr,
-    allow_remote: bool,
-    config: ServerConfig,
+    exec: &RemoteExecArgs,
+    max_frame: usize,
+    two_writes: bool,
     limits: &LimitArgs,
 ) -> Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
-    if config.limits.timeout.is_zero() {
-        bail!("--timeout-ms 0 would kill every command at once; give at least 1");
-    }
-    let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
-    let listener = TcpListener::bind(addr).with_context(|| {
-        format!("could not listen on {addr}; is another server already using it? try --addr 127.0.0.1:0")
-    })?;
-    eprintln!("listening on {}", listener.local_addr()?);
-    eprintln!("{}", config.interpreter.describe());
-    if let Some(warning) = warning {
-        eprintln!("{warning}");
-    }
+    let config = ServerConfig {
+        limits: exec.shell_limits().map_err(anyhow::Error::msg)?,
+        interpreter: exec.interpreter(),
+        max_frame,
+        two_writes,
+    };
+    let warning = exec.check_bind(addr).map_err(anyhow::Error::msg)?;
+    let listener = listen(addr)?;
+    exec.announce(warning.as_deref());
     if config.two_writes {
         eprintln!(
             "--two-writes: every reply goes out as two writes (header, then body); expect \

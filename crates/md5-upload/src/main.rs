@@ -2,13 +2,13 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines};
 use common::lang::Lang;
 use common::LimitArgs;
 use md5_upload::DEFAULT_MAX_FILE_SIZE;
 use md5_upload::{run_client, serve, ServerConfig, ServerLog};
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -100,10 +100,7 @@ fn main() -> Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> Result<ExitCode> {
-    let transcript = md5_upload::demo_transcript_in(lang).context("the demo failed")?;
-    let mut out = io::stdout().lock();
-    out.write_all(transcript.as_bytes())?;
-    out.flush()?;
+    print_transcript(&md5_upload::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,13 +116,7 @@ fn server(
         log: ServerLog::stderr(),
         ..ServerConfig::new(dir)
     };
-    let listener = TcpListener::bind(addr).with_context(|| {
-        format!(
-            "could not listen on {addr}; is another server already using it? \
-             try --addr 127.0.0.1:0"
-        )
-    })?;
-    eprintln!("listening on {}", listener.local_addr()?);
+    let listener = listen(addr)?;
     eprintln!("saving verified files in {}", config.dir.display());
     serve(listener, config).context("the server stopped")?;
     Ok(ExitCode::SUCCESS)

@@ -1,16 +1,15 @@
 //! Stage 2's command line: the demo (no subcommand), `server` and `client`.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::builtin::BUILTIN_FLAG_HELP;
-use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
+use common::{Acceptor, LimitArgs};
 use naive_exec_sticky::{ServerConfig, Tweaks, DEFAULT_ADDR};
 
 /// Stage 2: remote command execution whose output runs together.
@@ -76,17 +75,8 @@ enum Command {
         /// Address to listen on (loopback only, unless --allow-remote).
         #[arg(long, default_value = DEFAULT_ADDR, value_parser = parse_addr)]
         addr: SocketAddr,
-        /// Allow a non-loopback address: anyone who can reach it can run commands as you.
-        #[arg(long)]
-        allow_remote: bool,
-        #[arg(long, help = BUILTIN_FLAG_HELP)]
-        builtin: bool,
-        /// Kill a command that runs longer than this, in milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        timeout_ms: u64,
-        /// Keep at most this many bytes of a command's output; kill it past that.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        max_output: usize,
+        #[command(flatten)]
+        exec: RemoteExecArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -123,23 +113,7 @@ fn main() -> anyhow::Result<ExitCode> {
             },
             Lang::choose(cli.lang.as_deref()),
         ),
-        Some(Command::Server {
-            addr,
-            allow_remote,
-            builtin,
-            timeout_ms,
-            max_output,
-            limits,
-        }) => server(
-            addr,
-            allow_remote,
-            Interpreter::from_flag(builtin),
-            ShellLimits {
-                timeout: Duration::from_millis(timeout_ms),
-                output_cap: max_output,
-            },
-            &limits,
-        ),
+        Some(Command::Server { addr, exec, limits }) => server(addr, &exec, &limits),
         Some(Command::Client {
             addr,
             read_timeout_ms,
@@ -157,42 +131,22 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 fn demo(tweaks: Tweaks, lang: Lang) -> anyhow::Result<ExitCode> {
-    print!(
-        "{}",
-        naive_exec_sticky::demo_transcript_in(tweaks, lang).context("the demo failed")?
-    );
+    print_transcript(
+        &naive_exec_sticky::demo_transcript_in(tweaks, lang).context("the demo failed")?,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn server(
-    addr: SocketAddr,
-    allow_remote: bool,
-    interpreter: Interpreter,
-    shell_limits: ShellLimits,
-    limits: &LimitArgs,
-) -> anyhow::Result<ExitCode> {
+fn server(addr: SocketAddr, exec: &RemoteExecArgs, limits: &LimitArgs) -> anyhow::Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
-    let warning = match check_remote_exec_bind(addr, allow_remote) {
-        Ok(warning) => warning,
-        Err(refusal) => bail!(refusal),
-    };
-    if shell_limits.timeout.is_zero() {
-        bail!("--timeout-ms 0 would kill every command at once; give a timeout such as 5000");
-    }
-    let listener = TcpListener::bind(addr)
-        .with_context(|| format!("could not listen on {addr} (is another server using it?)"))?;
-    // `listening on` stays the first line (scripts and tests read the port
-    // from it); the warning follows at once.
-    eprintln!("listening on {}", listener.local_addr()?);
-    if let Some(warning) = warning {
-        eprintln!("{warning}");
-    }
-    eprintln!("{}", interpreter.describe());
     let config = ServerConfig {
-        limits: shell_limits,
-        interpreter,
+        limits: exec.shell_limits().map_err(anyhow::Error::msg)?,
+        interpreter: exec.interpreter(),
         log: true,
     };
+    let warning = exec.check_bind(addr).map_err(anyhow::Error::msg)?;
+    let listener = listen(addr)?;
+    exec.announce(warning.as_deref());
     naive_exec_sticky::serve_with(listener, config, Acceptor::new(limits))
         .context("the server stopped")?;
     Ok(ExitCode::SUCCESS)

@@ -1,17 +1,16 @@
 //! Stage 3's command line: the demo (no subcommand), `server` and `client`.
 
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use common::builtin::BUILTIN_FLAG_HELP;
-use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Acceptor, Interpreter, LimitArgs, ShellLimits};
+use common::{Acceptor, LimitArgs};
 use sleep_fix::{connect, serve_with, ServerConfig};
 
 const ABOUT: &str = "Stage 3: send the reply's length as digits, pause, then send the output";
@@ -55,17 +54,8 @@ enum Command {
         /// Milliseconds to sleep between the length's digits and the output (0: none).
         #[arg(long, default_value_t = 100)]
         pause_ms: u64,
-        /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
-        #[arg(long)]
-        allow_remote: bool,
-        #[arg(long, help = BUILTIN_FLAG_HELP)]
-        builtin: bool,
-        /// Kill a command that runs longer than this many milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        timeout_ms: u64,
-        /// Keep at most this many bytes of a command's output, then kill it.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        max_output: usize,
+        #[command(flatten)]
+        exec: RemoteExecArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -92,25 +82,9 @@ fn main() -> anyhow::Result<ExitCode> {
         Some(Command::Server {
             addr,
             pause_ms,
-            allow_remote,
-            builtin,
-            timeout_ms,
-            max_output,
+            exec,
             limits,
-        }) => server(
-            addr,
-            allow_remote,
-            ServerConfig {
-                limits: ShellLimits {
-                    timeout: Duration::from_millis(timeout_ms),
-                    output_cap: max_output,
-                },
-                pause: Duration::from_millis(pause_ms),
-                interpreter: Interpreter::from_flag(builtin),
-                log: true,
-            },
-            &limits,
-        ),
+        }) => server(addr, &exec, Duration::from_millis(pause_ms), &limits),
         Some(Command::Client {
             addr,
             read_timeout_ms,
@@ -120,35 +94,26 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> anyhow::Result<ExitCode> {
-    let transcript = sleep_fix::demo_transcript_in(lang).context("the demo failed")?;
-    io::stdout().lock().write_all(transcript.as_bytes())?;
+    print_transcript(&sleep_fix::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn server(
     addr: SocketAddr,
-    allow_remote: bool,
-    config: ServerConfig,
+    exec: &RemoteExecArgs,
+    pause: Duration,
     limits: &LimitArgs,
 ) -> anyhow::Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
-    let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
-    if config.limits.timeout.is_zero() {
-        bail!("--timeout-ms 0 would kill every command at once; give it at least 1, e.g. 5000");
-    }
-    let listener = TcpListener::bind(addr).with_context(|| {
-        format!(
-            "could not listen on {addr}; is another server already using that port? \
-             Stop it, or pick another one with --addr 127.0.0.1:PORT"
-        )
-    })?;
-    let actual = listener.local_addr()?;
-    // Tests read this first line to learn the port; keep it first and exact.
-    eprintln!("listening on {actual}");
-    if let Some(warning) = warning {
-        eprintln!("{warning}");
-    }
-    eprintln!("{}", config.interpreter.describe());
+    let config = ServerConfig {
+        limits: exec.shell_limits().map_err(anyhow::Error::msg)?,
+        pause,
+        interpreter: exec.interpreter(),
+        log: true,
+    };
+    let warning = exec.check_bind(addr).map_err(anyhow::Error::msg)?;
+    let listener = listen(addr)?;
+    exec.announce(warning.as_deref());
     eprintln!(
         "each reply: the length as digits, a {} ms pause, then the output \
          (commands time out after {} ms, output capped at {} bytes)",

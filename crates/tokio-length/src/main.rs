@@ -1,16 +1,15 @@
 //! Part II's command line: the demo (no subcommand), `server` and `client`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{check_remote_exec_bind, parse_addr, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
-use common::{Interpreter, LimitArgs, ShellLimits};
+use common::LimitArgs;
 use length_header_fix::MAX_REQUEST;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 use tokio_length::{run_client, serve_with, AsyncAcceptor, ServerConfig, DEFAULT_MAX_FRAME};
 
 /// Part II: stage 4's protocol with tokio and LengthDelimitedCodec.
@@ -48,21 +47,12 @@ enum Command {
         /// Address to listen on (loopback only unless --allow-remote).
         #[arg(long, default_value = "127.0.0.1:8008", value_parser = parse_addr)]
         addr: SocketAddr,
-        /// Listen on a non-loopback address: anyone who can reach it runs commands as you.
-        #[arg(long)]
-        allow_remote: bool,
+        #[command(flatten)]
+        exec: RemoteExecArgs,
         /// Largest request body accepted, in bytes (128 KiB: what a command line can be); longer
         /// or negative lengths are refused before anything is allocated.
         #[arg(long, default_value_t = MAX_REQUEST)]
         max_frame: usize,
-        /// Kill a command after this many milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        timeout_ms: u64,
-        /// Keep at most this many bytes of a command's output; past it the command is killed.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        max_output: usize,
-        #[arg(long, help = common::builtin::BUILTIN_FLAG_HELP)]
-        builtin: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -88,23 +78,10 @@ fn main() -> Result<ExitCode> {
         None => demo(Lang::choose(cli.lang.as_deref())),
         Some(Command::Server {
             addr,
-            allow_remote,
+            exec,
             max_frame,
-            timeout_ms,
-            max_output,
-            builtin,
             limits,
-        }) => {
-            let config = ServerConfig {
-                limits: ShellLimits {
-                    timeout: Duration::from_millis(timeout_ms),
-                    output_cap: max_output,
-                },
-                max_frame,
-                interpreter: Interpreter::from_flag(builtin),
-            };
-            server(addr, allow_remote, config, &limits)
-        }
+        }) => server(addr, &exec, max_frame, &limits),
         Some(Command::Client {
             addr,
             max_frame,
@@ -114,40 +91,35 @@ fn main() -> Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> Result<ExitCode> {
-    let transcript = tokio_length::demo_transcript_in(lang).context("the demo failed")?;
-    let mut out = io::stdout().lock();
-    out.write_all(transcript.as_bytes())?;
-    out.flush()?;
+    print_transcript(&tokio_length::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn server(
     addr: SocketAddr,
-    allow_remote: bool,
-    config: ServerConfig,
+    exec: &RemoteExecArgs,
+    max_frame: usize,
     limits: &LimitArgs,
 ) -> Result<ExitCode> {
     let limits = limits.limits().map_err(anyhow::Error::msg)?;
-    if config.limits.timeout.is_zero() {
-        bail!("--timeout-ms 0 would kill every command at once; give at least 1");
-    }
-    let warning = check_remote_exec_bind(addr, allow_remote).map_err(anyhow::Error::msg)?;
+    let config = ServerConfig {
+        limits: exec.shell_limits().map_err(anyhow::Error::msg)?,
+        max_frame,
+        interpreter: exec.interpreter(),
+    };
+    let warning = exec.check_bind(addr).map_err(anyhow::Error::msg)?;
+    // Bound the same way as every other server (same first line, same
+    // error), then handed to tokio, which needs it non-blocking.
+    let listener = listen(addr)?;
+    listener.set_nonblocking(true)?;
+    exec.announce(warning.as_deref());
     // Many connections on few threads: one worker per core by default.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the tokio runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "could not listen on {addr}; is another server already using it? try --addr 127.0.0.1:0"
-            )
-        })?;
-        eprintln!("listening on {}", listener.local_addr()?);
-        eprintln!("{}", config.interpreter.describe());
-        if let Some(warning) = warning {
-            eprintln!("{warning}");
-        }
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         serve_with(listener, config, AsyncAcceptor::new(limits))
             .await
             .context("the server stopped")

@@ -1,13 +1,13 @@
 //! Stage 1's command line: the demo (no subcommand), `server` and `client`.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::cli::{parse_addr, InputLines};
+use common::cli::{parse_addr, print_transcript, InputLines};
 use common::lang::Lang;
 
 /// Stage 1: UDP keeps message boundaries.
@@ -71,10 +71,7 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 fn demo(lang: Lang) -> anyhow::Result<ExitCode> {
-    let transcript = udp_echo::demo_transcript_in(lang).context("the demo failed")?;
-    let mut out = io::stdout().lock();
-    out.write_all(transcript.as_bytes())?;
-    out.flush()?;
+    print_transcript(&udp_echo::demo_transcript_in(lang).context("the demo failed")?)?;
     Ok(ExitCode::SUCCESS)
 }
 
