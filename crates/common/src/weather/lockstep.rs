@@ -253,6 +253,22 @@ mod tests {
     use std::io::Write;
     use std::net::{Shutdown, TcpStream};
 
+    /// Reads to the end, one read at a time, each after a pause: a slow
+    /// reader, whose receive queue would glue the pieces together without
+    /// lockstep. Returns what each read returned.
+    fn read_slowly(conn: &mut impl Read) -> io::Result<Vec<Vec<u8>>> {
+        let mut reads = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            thread::sleep(Duration::from_millis(2));
+            let n = conn.read(&mut buf)?;
+            if n == 0 {
+                return Ok(reads);
+            }
+            reads.push(buf[..n].to_vec());
+        }
+    }
+
     /// Lockstep makes every piece one read, even for a reader that is slow to read.
     #[cfg(target_os = "linux")]
     #[test]
@@ -260,19 +276,7 @@ mod tests {
         let upstream = spawn_loopback(|listener| {
             let (mut conn, _) = listener.accept()?;
             conn.set_read_timeout(Some(TEST_TIMEOUT))?;
-            let mut reads = Vec::new();
-            let mut buf = [0u8; 1024];
-            loop {
-                // A slow reader: without lockstep the pieces would pile up
-                // in its receive queue and come out glued.
-                thread::sleep(Duration::from_millis(2));
-                let n = conn.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                reads.push(buf[..n].to_vec());
-            }
-            Ok(reads)
+            read_slowly(&mut conn)
         })
         .unwrap();
         let proxy =
@@ -314,17 +318,7 @@ mod tests {
             let (conn, _) = listener.accept()?;
             conn.set_read_timeout(Some(TEST_TIMEOUT))?;
             let mut conn = counter.wrap(conn);
-            let mut reads = Vec::new();
-            let mut buf = [0u8; 1024];
-            loop {
-                thread::sleep(Duration::from_millis(2));
-                let n = conn.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                reads.push(buf[..n].to_vec());
-            }
-            Ok(reads)
+            read_slowly(&mut conn)
         })
         .unwrap();
         let proxy = WeatherProxy::spawn_gated(
