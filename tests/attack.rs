@@ -315,6 +315,35 @@ fn stage4_exchange(addr: SocketAddr, command: &str) -> Vec<u8> {
     length_header_fix::recv_reply(&mut s, length_header_fix::DEFAULT_MAX_FRAME).unwrap()
 }
 
+/// The attacks only a length-header server meets. Pinned frames: the
+/// largest request there is, all but one byte of it, then silence, from
+/// every slot at once; each costs the server at most 128 KiB, and only until
+/// the deadline, while `good` is served. Then a request over 128 KiB, which
+/// is refused before a byte of it is stored.
+fn length_frame_attacks(addr: SocketAddr, gauge: &dyn Open, good: &dyn Fn(SocketAddr)) {
+    let max = length_header_fix::MAX_REQUEST;
+    let mut pins: Vec<TcpStream> = (0..CAP)
+        .map(|_| {
+            let mut s = connect(addr);
+            s.write_all(&i32::try_from(max).unwrap().to_le_bytes())
+                .unwrap();
+            s.write_all(&vec![b'#'; max - 1]).unwrap();
+            s
+        })
+        .collect();
+    good(addr);
+    for p in &mut pins {
+        assert!(dropped(p), "a pinned frame was kept");
+    }
+    drop(pins);
+    settles_to(gauge, 0);
+
+    let mut s = connect(addr);
+    s.write_all(&i32::try_from(max + 1).unwrap().to_le_bytes())
+        .unwrap();
+    assert!(dropped(&mut s));
+}
+
 /// Stage 4 under attack: silence, drips and pinned 128 KiB frames are
 /// dropped at the deadline; a good client is served throughout.
 #[test]
@@ -331,31 +360,7 @@ fn stage4_length_header_fix() {
     // A header announcing 100 bytes, then the body a byte at a time.
     common_attacks(addr, &gauge, &good, &100i32.to_le_bytes(), b'x', true);
 
-    // Pinned frames: the largest request there is, all but one byte of it,
-    // then silence. Each costs the server at most 128 KiB, and only until
-    // the deadline.
-    let max = length_header_fix::MAX_REQUEST;
-    let mut pins: Vec<TcpStream> = (0..CAP)
-        .map(|_| {
-            let mut s = connect(addr);
-            s.write_all(&i32::try_from(max).unwrap().to_le_bytes())
-                .unwrap();
-            s.write_all(&vec![b'#'; max - 1]).unwrap();
-            s
-        })
-        .collect();
-    good(addr);
-    for p in &mut pins {
-        assert!(dropped(p), "a pinned frame was kept");
-    }
-    drop(pins);
-    settles_to(&gauge, 0);
-
-    // A request over 128 KiB is refused before a byte of it is stored.
-    let mut s = connect(addr);
-    s.write_all(&i32::try_from(max + 1).unwrap().to_le_bytes())
-        .unwrap();
-    assert!(dropped(&mut s));
+    length_frame_attacks(addr, &gauge, &good);
 
     #[cfg(target_os = "linux")]
     escaping_command(|c| stage4_exchange(addr, c), "44.5");
@@ -382,28 +387,7 @@ fn tokio_length_async_server() {
     let good = |addr| assert_eq!(stage4_exchange(addr, "echo hi"), b"hi\n");
     common_attacks(addr, &gauge, &good, &100i32.to_le_bytes(), b'x', true);
 
-    let max = length_header_fix::MAX_REQUEST;
-    let mut pins: Vec<TcpStream> = (0..CAP)
-        .map(|_| {
-            let mut s = connect(addr);
-            s.write_all(&i32::try_from(max).unwrap().to_le_bytes())
-                .unwrap();
-            s.write_all(&vec![b'#'; max - 1]).unwrap();
-            s
-        })
-        .collect();
-    good(addr);
-    for p in &mut pins {
-        assert!(dropped(p), "a pinned frame was kept");
-    }
-    drop(pins);
-    settles_to(&gauge, 0);
-
-    // A request over 128 KiB is refused before a byte of it is stored.
-    let mut s = connect(addr);
-    s.write_all(&i32::try_from(max + 1).unwrap().to_le_bytes())
-        .unwrap();
-    assert!(dropped(&mut s));
+    length_frame_attacks(addr, &gauge, &good);
 }
 
 // ---------------------------------------------------------------------------
