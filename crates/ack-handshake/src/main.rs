@@ -3,7 +3,7 @@
 use ack_handshake::{run_client, serve_with, ServerConfig, DEFAULT_MAX_FILE_SIZE};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{listen, parse_addr, print_transcript, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, LangArg};
 use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
 use std::io;
@@ -28,10 +28,8 @@ use std::process::ExitCode;
   terminal 2, PowerShell: \"put Cargo.toml\",\"put README.md\",\"exit\" | cargo run -p ack-handshake -- client"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
-    /// `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -63,7 +61,7 @@ enum Command {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(Lang::choose(cli.lang.as_deref())),
+        None => demo(cli.lang.choose()),
         Some(Command::Server {
             addr,
             dir,

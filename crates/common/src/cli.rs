@@ -17,6 +17,22 @@ pub fn print_transcript(transcript: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// The `--lang` flag of every stage's binary: the demo's language.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LangArg {
+    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
+    /// `LC_ALL` or `LANG` starting with `zh`, else English).
+    #[arg(long = "lang", global = true)]
+    pub lang: Option<String>,
+}
+
+impl LangArg {
+    /// The language asked for, or else the one the environment suggests.
+    pub fn choose(&self) -> crate::lang::Lang {
+        crate::lang::Lang::choose(self.lang.as_deref())
+    }
+}
+
 /// Binds a server's listening socket and prints `listening on ADDR` on
 /// standard error, as every server's first line: scripts and tests read the
 /// port from it, so nothing may come before it.

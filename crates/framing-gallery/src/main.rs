@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::cli::LangArg;
 use common::lang::Lang;
 
 #[derive(Parser)]
@@ -18,14 +19,13 @@ same in bash and PowerShell:\n\n\
 \x20 cargo run -p framing-gallery -- --lang zh-CN"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    demo(Lang::choose(cli.lang.as_deref()))
+    demo(cli.lang.choose())
 }
 
 fn demo(lang: Lang) -> ExitCode {

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{listen, parse_addr, print_transcript, InputLines};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, LangArg};
 use common::lang::Lang;
 use common::LimitArgs;
 use md5_upload::DEFAULT_MAX_FILE_SIZE;
@@ -36,10 +36,8 @@ In PowerShell:\n  \
 Get-FileHash -Algorithm MD5 Cargo.toml, put\\Cargo.toml"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
-    /// `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -84,7 +82,7 @@ fn seconds(value: f64, flag: &str) -> Result<Duration> {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(Lang::choose(cli.lang.as_deref())),
+        None => demo(cli.lang.choose()),
         Some(Command::Server {
             addr,
             dir,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, LangArg, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
@@ -34,10 +34,8 @@ use naive_exec_sticky::{ServerConfig, Tweaks, DEFAULT_ADDR};
                   no seq or true, so start the server with it there.)"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
-    /// `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
     /// Demo: make each answer one read of up to N bytes instead of 1024 (the "bigger
@@ -111,7 +109,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 read_size: cli.read_size,
                 nodelay: cli.nodelay,
             },
-            Lang::choose(cli.lang.as_deref()),
+            cli.lang.choose(),
         ),
         Some(Command::Server { addr, exec, limits }) => server(addr, &exec, &limits),
         Some(Command::Client {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, LangArg, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
 use common::{Acceptor, LimitArgs};
@@ -35,10 +35,8 @@ true, so start the server with it there.)";
 #[derive(Parser)]
 #[command(name = "sleep-fix", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
-    /// `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,7 +76,7 @@ enum Command {
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(Lang::choose(cli.lang.as_deref())),
+        None => demo(cli.lang.choose()),
         Some(Command::Server {
             addr,
             pause_ms,

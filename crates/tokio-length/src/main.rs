@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use common::cli::{listen, parse_addr, print_transcript, InputLines, RemoteExecArgs};
+use common::cli::{listen, parse_addr, print_transcript, InputLines, LangArg, RemoteExecArgs};
 use common::encoding::Encoding;
 use common::lang::Lang;
 use common::LimitArgs;
@@ -33,9 +33,8 @@ PowerShell:\n\
 \x20 \"seq 1 400\",\"echo hi\",\"exit\" | cargo run -p tokio-length -- client"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -75,7 +74,7 @@ enum Command {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(Lang::choose(cli.lang.as_deref())),
+        None => demo(cli.lang.choose()),
         Some(Command::Server {
             addr,
             exec,

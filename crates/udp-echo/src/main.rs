@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::cli::{parse_addr, print_transcript, InputLines};
+use common::cli::{parse_addr, print_transcript, InputLines, LangArg};
 use common::lang::Lang;
 
 /// Stage 1: UDP keeps message boundaries.
@@ -31,10 +31,8 @@ use common::lang::Lang;
                   'hello', 'exit' | cargo run -p udp-echo -- client"
 )]
 struct Cli {
-    /// The demo's language: `en` or `zh-CN` (default: `STICKY_LANG`, then
-    /// `LC_ALL` or `LANG` starting with `zh`, else English).
-    #[arg(long, global = true)]
-    lang: Option<String>,
+    #[command(flatten)]
+    lang: LangArg,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -61,7 +59,7 @@ enum Command {
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(Lang::choose(cli.lang.as_deref())),
+        None => demo(cli.lang.choose()),
         Some(Command::Server { addr }) => server(addr),
         Some(Command::Client {
             addr,
