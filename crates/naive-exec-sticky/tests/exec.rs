@@ -18,8 +18,7 @@ use common::cli::InputLines;
 use common::sync::{wait_for_bytes, DEFAULT_SYNC_TIMEOUT};
 use common::{spawn_loopback, Interpreter, ShellLimits};
 use naive_exec_sticky::{
-    connect, handle_connection, recv_reply, run_client, send_command, serve, ServerConfig,
-    READ_SIZE,
+    connect, recv_reply, run_client, send_command, serve, ServerConfig, READ_SIZE,
 };
 
 use common::testing::PATIENCE as PATIENT;
@@ -175,7 +174,7 @@ fn yes_is_cut_at_the_cap() {
 fn disconnect_mid_command_ends_the_connection_cleanly() {
     let server = spawn_loopback(|listener| {
         let (stream, _) = listener.accept()?;
-        handle_connection(stream, &ServerConfig::default())
+        naive_exec_sticky::handle_connection(stream, &ServerConfig::default())
     })
     .unwrap();
     let mut stream = TcpStream::connect(server.addr()).unwrap();
