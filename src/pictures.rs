@@ -203,18 +203,13 @@ pub fn all() -> io::Result<Vec<Picture>> {
 
     // The upload's sequence: the client's messages are stage 5's timeline;
     // the server's answers are the ones the transcript shows, in order.
-    let stage5_text = ack_handshake::demo_transcript()?;
-    let answers = replies_in(&stage5_text);
-    let mut answer = answers.iter();
-    let mut steps = Vec::new();
-    for (i, m) in upload.messages().into_iter().enumerate() {
-        let is_info = m.label.starts_with("file info for");
-        steps.push(Step::sent(i, m));
-        if is_info {
-            let code = answer.next().ok_or_else(|| too_few_answers("stage 5"))?;
-            steps.push(Step::answer(code));
-        }
-    }
+    let steps = sequence_steps(
+        upload.messages(),
+        &ack_handshake::demo_transcript()?,
+        "stage 5",
+        |m| m.label.starts_with("file info for"),
+        None,
+    )?;
     pictures.push(Picture {
         file: "stage5-sequence.svg",
         svg: sequence_svg(
@@ -225,26 +220,15 @@ pub fn all() -> io::Result<Vec<Picture>> {
 
     let stage6_text = md5_upload::demo_transcript()?;
     let stage6 = timelines_in(&stage6_text)?;
-    let answers = replies_in(&stage6_text);
-    let mut answer = answers.iter();
-    let mut steps = Vec::new();
-    for (i, m) in pick(&stage6, 0, "stage 6")?
-        .messages()
-        .into_iter()
-        .enumerate()
-    {
-        // The server says OK once it has every byte of the file, which is
-        // just before the client sends the file's MD5; then its verdict.
-        let is_digest = m.label.ends_with("md5, 32 hex characters");
-        if is_digest {
-            steps.push(Step::answer(&String::from_utf8_lossy(md5_upload::wire::OK)));
-        }
-        steps.push(Step::sent(i, m));
-        if is_digest {
-            let code = answer.next().ok_or_else(|| too_few_answers("stage 6"))?;
-            steps.push(Step::answer(code));
-        }
-    }
+    // The server says OK once it has every byte of the file, which is just
+    // before the client sends the file's MD5; then its verdict.
+    let steps = sequence_steps(
+        pick(&stage6, 0, "stage 6")?.messages(),
+        &stage6_text,
+        "stage 6",
+        |m| m.label.ends_with("md5, 32 hex characters"),
+        Some(&String::from_utf8_lossy(md5_upload::wire::OK)),
+    )?;
     pictures.push(Picture {
         file: "stage6-sequence.svg",
         svg: sequence_svg(
@@ -272,6 +256,34 @@ fn pick(timelines: &[Timeline], index: usize, stage: &str) -> io::Result<Timelin
             index + 1
         ))
     })
+}
+
+/// The steps of an upload's sequence picture: the client's `messages` in
+/// order and, after each one `answered` picks, the server's next answer that
+/// `transcript` shows. `said_before` is an answer the transcript does not
+/// print, which the server gives just before each picked message.
+fn sequence_steps(
+    messages: Vec<Message>,
+    transcript: &str,
+    stage: &str,
+    answered: impl Fn(&Message) -> bool,
+    said_before: Option<&str>,
+) -> io::Result<Vec<Step>> {
+    let answers = replies_in(transcript);
+    let mut answer = answers.iter();
+    let mut steps = Vec::new();
+    for (i, m) in messages.into_iter().enumerate() {
+        let is_answered = answered(&m);
+        if let Some(code) = said_before.filter(|_| is_answered) {
+            steps.push(Step::answer(code));
+        }
+        steps.push(Step::sent(i, m));
+        if is_answered {
+            let code = answer.next().ok_or_else(|| too_few_answers(stage))?;
+            steps.push(Step::answer(code));
+        }
+    }
+    Ok(steps)
 }
 
 fn too_few_answers(stage: &str) -> io::Error {

@@ -21,6 +21,24 @@ pub(super) struct Column {
     pub(super) x1: f64,
 }
 
+impl Column {
+    /// Bytes `from..to`, before the axis has given them an x.
+    fn unplaced(from: usize, to: usize, empty_message: Option<usize>) -> Self {
+        Self {
+            from,
+            to,
+            empty_message,
+            x0: 0.0,
+            x1: 0.0,
+        }
+    }
+
+    /// The slot of message `message`, which has no bytes, at offset `at`.
+    fn empty_slot(at: usize, message: usize) -> Self {
+        Self::unplaced(at, at, Some(message))
+    }
+}
+
 /// Maps stream offsets to x. Widths grow with the bytes a column holds, but
 /// never below [`MIN_COL`], so a 3-byte reply beside a 1,492-byte one is
 /// still drawn wide enough to read its label.
@@ -64,31 +82,13 @@ impl Axis {
                 if at > pair[0] {
                     break;
                 }
-                columns.push(Column {
-                    from: at,
-                    to: at,
-                    empty_message: Some(i),
-                    x0: 0.0,
-                    x1: 0.0,
-                });
+                columns.push(Column::empty_slot(at, i));
                 empties.next();
             }
-            columns.push(Column {
-                from: pair[0],
-                to: pair[1],
-                empty_message: None,
-                x0: 0.0,
-                x1: 0.0,
-            });
+            columns.push(Column::unplaced(pair[0], pair[1], None));
         }
         for &(at, i) in empties {
-            columns.push(Column {
-                from: at,
-                to: at,
-                empty_message: Some(i),
-                x0: 0.0,
-                x1: 0.0,
-            });
+            columns.push(Column::empty_slot(at, i));
         }
 
         let n = columns.len() as f64;

@@ -7,7 +7,10 @@ use common::timeline::Analysis;
 use common::Timeline;
 
 use super::axis::{Axis, LEFT};
-use super::canvas::{bytes, esc, fill, text_width, CUT, FONTS, HALO, STICKY};
+use super::canvas::{
+    bold_label, bytes, close, esc, fill, first_that_fits, lane_name, text_width, Head, CUT, HALO,
+    STICKY,
+};
 use super::transcript::HEADER_PREFIX;
 
 /// Draws a boundary timeline as an SVG document.
@@ -21,8 +24,7 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
     let axis = Axis::new(&messages, &reads, header);
     let width = axis.width;
 
-    // Rows, top to bottom.
-    let y_caption = 24.0;
+    // Rows, top to bottom, under the caption the head draws at y = 24.
     let y_marks = 50.0; // SPLIT marks above the writes
     let (w_top, w_h) = (58.0, 38.0); // writes
     let y_axis = 122.0; // the byte axis, offsets below it
@@ -33,44 +35,19 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
     let line_h = 18.0;
     let height = legend_top + line_h * (messages.len() as f64 + 1.0) + 14.0;
 
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"{FONTS}\" font-size=\"12\" role=\"img\" \
-         aria-labelledby=\"title desc\">"
-    );
-    let _ = writeln!(s, "<title id=\"title\">{}</title>", esc(caption));
-    let _ = writeln!(
-        s,
-        "<desc id=\"desc\">{}</desc>",
-        esc(timeline.render().trim_end())
-    );
-    let _ = writeln!(
-        s,
-        "<metadata>Drawn by src/pictures.rs from the demo's boundary timeline; do not edit: \
-         redraw with UPDATE_DOCS=1 cargo test --test docs</metadata>"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"12\" y=\"{y_caption}\" font-size=\"15\" font-weight=\"bold\">{}</text>",
-        esc(caption)
-    );
-
-    // Lane names.
+    let mut s = Head::new(
+        (width, height),
+        caption,
+        "from the demo's boundary timeline",
+    )
+    .with_desc(timeline.render().trim_end())
+    .open();
     for (y, en, zh) in [
         (w_top + w_h / 2.0, "writes", "写出"),
         (y_axis, "bytes", "字节"),
         (r_top + r_h / 2.0, "reads", "读取"),
     ] {
-        let _ = writeln!(
-            s,
-            "<text x=\"12\" y=\"{:.1}\" font-weight=\"bold\">{en}</text>\
-             <text x=\"12\" y=\"{:.1}\" fill=\"#555555\">{zh}</text>",
-            y - 2.0,
-            y + 13.0
-        );
+        lane_name(&mut s, y, en, zh);
     }
 
     // Writes: one box per message, header shaded, cuts dashed.
@@ -115,26 +92,16 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
             );
             text_from = hx;
         }
-        let name = format!("M{}", i + 1);
         let long = match header.filter(|&h| m.len > h) {
             Some(h) => format!("M{} · body {}", i + 1, bytes(m.len - h)),
             None => format!("M{} · {}", i + 1, bytes(m.len)),
         };
-        let room = x1 - text_from - 6.0;
-        let label = if text_width(&long, 12.0) <= room {
-            Some(long)
-        } else if text_width(&name, 12.0) <= room {
-            Some(name)
-        } else {
-            None
-        };
-        if let Some(label) = label {
-            let _ = writeln!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\" {HALO}>{}</text>",
+        if let Some(label) = first_that_fits([long, format!("M{}", i + 1)], x1 - text_from) {
+            bold_label(
+                &mut s,
                 (text_from + x1) / 2.0,
                 w_top + w_h / 2.0 + 4.0,
-                esc(&label)
+                &label,
             );
         }
         // Cuts: every read boundary strictly inside this message.
@@ -242,23 +209,8 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
             x1 - x0
         );
         let long = format!("read {} · {}", r + 1, bytes(view.len));
-        let short = format!("r{}", r + 1);
-        let room = x1 - x0 - 6.0;
-        let label = if text_width(&long, 12.0) <= room {
-            Some(long)
-        } else if text_width(&short, 12.0) <= room {
-            Some(short)
-        } else {
-            None
-        };
-        if let Some(label) = label {
-            let _ = writeln!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\" {HALO}>{}</text>",
-                (x0 + x1) / 2.0,
-                r_top + r_h / 2.0 + 4.0,
-                esc(&label)
-            );
+        if let Some(label) = first_that_fits([long, format!("r{}", r + 1)], x1 - x0) {
+            bold_label(&mut s, (x0 + x1) / 2.0, r_top + r_h / 2.0 + 4.0, &label);
         }
         if view.is_sticky() {
             let _ = writeln!(
@@ -321,8 +273,7 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
         bytes(analysis.unread),
         esc(&title_of(timeline))
     );
-    s.push_str("</svg>\n");
-    s
+    close(s)
 }
 
 /// The timeline's title, as its rendering's first line names it.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::canvas::{bytes, esc, fill, FONTS};
+use super::canvas::{bytes, close, esc, fill, Head};
 
 /// The path of a byte from the server's `write` to the client's `read`: five
 /// places, with what each keeps and what it forgets. The sizes are stage 2's
@@ -59,31 +59,13 @@ pub fn byte_path_svg(written: usize, read: usize) -> String {
     ];
     let (width, height) = (900.0, 170.0);
     let (box_w, gap, top, box_h) = (160.0, 20.0, 44.0, 110.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"{FONTS}\" font-size=\"12\" role=\"img\" \
-         aria-labelledby=\"title\">"
-    );
-    let _ = writeln!(s, "<title id=\"title\">{}</title>", esc(caption));
-    let _ = writeln!(
-        s,
-        "<metadata>Drawn by src/pictures.rs with stage 2's first reply and read; do not edit: \
-         redraw with UPDATE_DOCS=1 cargo test --test docs</metadata>"
-    );
-    let _ = writeln!(
-        s,
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" \
-         markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
-         fill=\"context-stroke\"/></marker></defs>"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"12\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>",
-        esc(caption)
-    );
+    let mut s = Head::new(
+        (width, height),
+        caption,
+        "with stage 2's first reply and read",
+    )
+    .with_arrows()
+    .open();
     for (i, (en, zh, lines)) in stages.iter().enumerate() {
         let x = 14.0 + (box_w + gap) * i as f64;
         let cx = x + box_w / 2.0;
@@ -117,6 +99,5 @@ pub fn byte_path_svg(written: usize, read: usize) -> String {
             );
         }
     }
-    s.push_str("</svg>\n");
-    s
+    close(s)
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use common::timeline::Message;
 
 use super::axis::Axis;
-use super::canvas::{bytes, esc, fill, fitting, CUT, FONTS, HALO};
+use super::canvas::{bold_label, bytes, close, fill, first_that_fits, lane_name, Head, CUT};
 
 /// Draws datagrams sent (above) and what each receive returned (below): one
 /// receive per datagram, and the part of a datagram the buffer had no room
@@ -29,54 +29,23 @@ pub fn datagram_svg(sent: &[usize], received: &[usize], caption: &str) -> String
     let width = axis.width;
     let (w_top, w_h, r_top, r_h) = (50.0, 38.0, 120.0, 38.0);
     let height = 210.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"{FONTS}\" font-size=\"12\" role=\"img\" \
-         aria-labelledby=\"title\">"
-    );
-    let _ = writeln!(s, "<title id=\"title\">{}</title>", esc(caption));
-    let _ = writeln!(
-        s,
-        "<metadata>Drawn by src/pictures.rs from stage 1's demo transcript; do not edit: \
-         redraw with UPDATE_DOCS=1 cargo test --test docs</metadata>"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"12\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>",
-        esc(caption)
-    );
+    let mut s = Head::new((width, height), caption, "from stage 1's demo transcript").open();
     for (y, en, zh) in [
         (w_top + w_h / 2.0, "sent", "发送"),
         (r_top + r_h / 2.0, "received", "接收"),
     ] {
-        let _ = writeln!(
-            s,
-            "<text x=\"12\" y=\"{:.1}\" font-weight=\"bold\">{en}</text>\
-             <text x=\"12\" y=\"{:.1}\" fill=\"#555555\">{zh}</text>",
-            y - 2.0,
-            y + 13.0
-        );
+        lane_name(&mut s, y, en, zh);
     }
     let mut start = 0usize;
     for (i, (&len, &got)) in sent.iter().zip(received).enumerate() {
         let (x0, x1) = (axis.start(start) + 2.0, axis.end(start + len) - 2.0);
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x0:.1}\" y=\"{w_top}\" width=\"{:.1}\" height=\"{w_h}\" fill=\"{}\" \
-             stroke=\"#333333\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
-             font-weight=\"bold\" {HALO}>{}</text>",
-            x1 - x0,
-            fill(i),
-            (x0 + x1) / 2.0,
-            w_top + w_h / 2.0 + 4.0,
-            esc(&fitting(
-                format!("datagram {} · {}", i + 1, bytes(len)),
-                bytes(len),
-                x1 - x0
-            ))
+        datagram_box(
+            &mut s,
+            (x0, x1),
+            (w_top, w_h),
+            (fill(i), "stroke=\"#333333\""),
+            format!("datagram {} · {}", i + 1, bytes(len)),
+            bytes(len),
         );
         let kept = got.min(len);
         let xr = if kept < len {
@@ -84,20 +53,13 @@ pub fn datagram_svg(sent: &[usize], received: &[usize], caption: &str) -> String
         } else {
             x1
         };
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x0:.1}\" y=\"{r_top}\" width=\"{:.1}\" height=\"{r_h}\" fill=\"{}\" \
-             stroke=\"#222222\" stroke-width=\"1.2\"/><text x=\"{:.1}\" y=\"{:.1}\" \
-             text-anchor=\"middle\" font-weight=\"bold\" {HALO}>{}</text>",
-            xr - x0,
-            fill(i),
-            (x0 + xr) / 2.0,
-            r_top + r_h / 2.0 + 4.0,
-            esc(&fitting(
-                format!("receive {} · {}", i + 1, bytes(got)),
-                bytes(got),
-                xr - x0
-            ))
+        datagram_box(
+            &mut s,
+            (x0, xr),
+            (r_top, r_h),
+            (fill(i), "stroke=\"#222222\" stroke-width=\"1.2\""),
+            format!("receive {} · {}", i + 1, bytes(got)),
+            bytes(got),
         );
         let note = if kept < len {
             let _ = writeln!(
@@ -122,6 +84,25 @@ pub fn datagram_svg(sent: &[usize], received: &[usize], caption: &str) -> String
         );
         start += len;
     }
-    s.push_str("</svg>\n");
-    s
+    close(s)
+}
+
+/// A datagram, or what a receive returned of it, as a box in its lane: the
+/// long label when it fits, else the short one (the byte count is never left
+/// out: it is the point of the picture).
+fn datagram_box(
+    s: &mut String,
+    (x0, x1): (f64, f64),
+    (top, h): (f64, f64),
+    (colour, stroke): (&str, &str),
+    long: String,
+    short: String,
+) {
+    let _ = write!(
+        s,
+        "<rect x=\"{x0:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{h}\" fill=\"{colour}\" {stroke}/>",
+        x1 - x0
+    );
+    let label = first_that_fits([long], x1 - x0).unwrap_or(short);
+    bold_label(s, (x0 + x1) / 2.0, top + h / 2.0 + 4.0, &label);
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::canvas::{bytes, esc, FONTS, HALO, STICKY};
+use super::canvas::{arrow, bytes, close, esc, Head, Lifelines, STICKY, TO_CLIENT, TO_SERVER};
 
 /// The Nagle/delayed-ACK ladder: the same reply written in two writes (left)
 /// and in one (right). The write sizes are recorded from stage 4's framing
@@ -12,42 +12,23 @@ use super::canvas::{bytes, esc, FONTS, HALO, STICKY};
 pub fn nagle_svg(request: &[usize], two: &[usize], one: &[usize]) -> String {
     let caption = "Nagle + delayed ACK: the reply to `echo hi` · Nagle 算法 + 延迟确认";
     let (width, height) = (900.0, 420.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"{FONTS}\" font-size=\"12\" role=\"img\" \
-         aria-labelledby=\"title\">"
-    );
-    let _ = writeln!(s, "<title id=\"title\">{}</title>", esc(caption));
-    let _ = writeln!(
-        s,
-        "<metadata>Drawn by src/pictures.rs from the writes stage 4's framing code makes; do not \
-         edit: redraw with UPDATE_DOCS=1 cargo test --test docs</metadata>"
-    );
-    let _ = writeln!(
-        s,
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" \
-         markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
-         fill=\"context-stroke\"/></marker></defs>"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"12\" y=\"24\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-        esc(caption)
-    );
+    let mut s = Head::new(
+        (width, height),
+        caption,
+        "from the writes stage 4's framing code makes",
+    )
+    .with_arrows()
+    .with_caption_px(14)
+    .open();
     let request_len: usize = request.iter().sum();
-    let arrow = |s: &mut String, x0: f64, y0: f64, x1: f64, y1: f64, colour: &str, label: &str| {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{x0:.1}\" y1=\"{y0:.1}\" x2=\"{x1:.1}\" y2=\"{y1:.1}\" stroke=\"{colour}\" \
-             stroke-width=\"1.6\" marker-end=\"url(#arrow)\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{colour}\" {HALO}>{}</text>",
-            (x0 + x1) / 2.0,
-            (y0 + y1) / 2.0 - 8.0,
-            esc(label)
-        );
+    // Arrows here slope over a long way: their labels sit higher above them.
+    let lift = 8.0;
+    let lifelines = Lifelines {
+        top: 62.0,
+        box_w: 100.0,
+        box_h: 22.0,
+        baseline: 77.0,
+        bottom: height - 16.0,
     };
     for (panel, (title, writes)) in [
         (format!("{} writes · {} 次写入", two.len(), two.len()), two),
@@ -64,33 +45,28 @@ pub fn nagle_svg(request: &[usize], two: &[usize], one: &[usize]) -> String {
             x + 215.0,
             esc(&title)
         );
-        for (lx, name) in [(client_x, "client 客户端"), (server_x, "server 服务端")] {
-            let _ = writeln!(
-                s,
-                "<rect x=\"{:.1}\" y=\"62\" width=\"100\" height=\"22\" fill=\"#f2f2f2\" stroke=\"#333333\"/>\
-                 <text x=\"{lx:.1}\" y=\"77\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text>\
-                 <line x1=\"{lx:.1}\" y1=\"84\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#888888\" \
-                 stroke-dasharray=\"2 3\"/>",
-                lx - 50.0,
-                height - 16.0
-            );
-        }
-        let blue = "#1f5fa8";
-        let orange = "#b35900";
+        lifelines.draw(&mut s, client_x, "client 客户端");
+        lifelines.draw(&mut s, server_x, "server 服务端");
         arrow(
             &mut s,
-            client_x,
-            104.0,
-            server_x,
-            124.0,
-            blue,
+            (client_x, 104.0),
+            (server_x, 124.0),
+            TO_SERVER,
             &format!("request `echo hi` · {}", bytes(request_len)),
+            lift,
         );
         let mut y = 140.0;
         for (w, &len) in writes.iter().enumerate() {
             let label = format!("write {} · {}", w + 1, bytes(len));
             if w == 0 {
-                arrow(&mut s, server_x, y, client_x, y + 20.0, orange, &label);
+                arrow(
+                    &mut s,
+                    (server_x, y),
+                    (client_x, y + 20.0),
+                    TO_CLIENT,
+                    &label,
+                    lift,
+                );
                 y += 36.0;
                 continue;
             }
@@ -129,21 +105,19 @@ pub fn nagle_svg(request: &[usize], two: &[usize], one: &[usize]) -> String {
             );
             arrow(
                 &mut s,
-                client_x,
-                y + wait - 20.0,
-                server_x,
-                y + wait - 4.0,
+                (client_x, y + wait - 20.0),
+                (server_x, y + wait - 4.0),
                 "#555555",
                 "ACK · 0 B",
+                lift,
             );
             arrow(
                 &mut s,
-                server_x,
-                y + wait + 4.0,
-                client_x,
-                y + wait + 24.0,
-                orange,
+                (server_x, y + wait + 4.0),
+                (client_x, y + wait + 24.0),
+                TO_CLIENT,
                 &label,
+                lift,
             );
             y += wait + 40.0;
         }
@@ -161,6 +135,5 @@ pub fn nagle_svg(request: &[usize], two: &[usize], one: &[usize]) -> String {
             );
         }
     }
-    s.push_str("</svg>\n");
-    s
+    close(s)
 }
