@@ -108,13 +108,12 @@ pub fn boundary_svg(timeline: &Timeline, caption: &str, header: Option<usize>) -
         let carried = &analysis.carried_by[i];
         if carried.len() > 1 {
             let mut at = 0usize;
-            for (r, &len) in reads.iter().enumerate() {
+            for &len in &reads {
                 at += len;
                 if at > start && at < start + m.len {
                     let x = axis.end(at);
                     // The read that ends here cut the message: a dashed
                     // line from the writes through to the reads.
-                    let _ = r;
                     let _ = writeln!(
                         s,
                         "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{CUT}\" \

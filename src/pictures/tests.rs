@@ -1,6 +1,7 @@
-//! Tests of reading timelines back and of the boundary picture; every picture
-//! as a whole is compared byte for byte by `tests/docs.rs`.
+//! Tests of reading timelines back, of the shared canvas and of the boundary
+//! picture; every picture as a whole is compared byte for byte by `tests/docs.rs`.
 
+use super::canvas::{first_that_fits, Head};
 use super::*;
 
 fn sample() -> Timeline {
@@ -50,4 +51,44 @@ fn the_drawing_marks_glue_and_cuts() {
     );
     assert!(svg.contains("M1[1024..1492)"), "{svg}");
     assert_eq!(svg, boundary_svg(&sample(), "test", None));
+}
+
+/// The head names a description only when there is one, and escapes what it quotes.
+#[test]
+fn the_head_names_its_description_only_when_given() {
+    let plain = Head::new((900.0, 100.0), "a < b", "from a test").open();
+    assert!(plain.contains("aria-labelledby=\"title\""), "{plain}");
+    assert!(!plain.contains("<desc"), "{plain}");
+    assert!(!plain.contains("<defs>"), "{plain}");
+    assert!(
+        plain.contains("<title id=\"title\">a &lt; b</title>"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("Drawn by src/pictures.rs from a test; do not edit"),
+        "{plain}"
+    );
+
+    let full = Head::new((900.0, 100.0), "c", "from a test")
+        .with_desc("M1 & M2")
+        .with_arrows()
+        .open();
+    assert!(full.contains("aria-labelledby=\"title desc\""), "{full}");
+    assert!(
+        full.contains("<desc id=\"desc\">M1 &amp; M2</desc>"),
+        "{full}"
+    );
+    assert!(full.contains("<marker id=\"arrow\""), "{full}");
+}
+
+/// A label is the first that fits its box; a box too narrow for all of them stays bare.
+#[test]
+fn labels_fall_back_to_shorter_ones_then_to_none() {
+    let labels = || ["read 1 · 1024 B".to_string(), "r1".to_string()];
+    assert_eq!(
+        first_that_fits(labels(), 200.0).as_deref(),
+        Some("read 1 · 1024 B")
+    );
+    assert_eq!(first_that_fits(labels(), 30.0).as_deref(), Some("r1"));
+    assert_eq!(first_that_fits(labels(), 10.0), None);
 }
