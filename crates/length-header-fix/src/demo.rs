@@ -14,6 +14,7 @@ use common::demo::{Verdict, EXEC_SCRIPT};
 use common::lang::Lang;
 use common::sync::{AwaitReported, ReportFlushes, DEFAULT_SYNC_TIMEOUT};
 use common::text::wrap;
+use common::timeline::Analysis;
 use common::{run_command, spawn_loopback, Interpreter, Tap, Timeline};
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -192,17 +193,11 @@ fn render_conversation(conv: &Conversation, lang: Lang) -> String {
     );
     let analysis = conv.timeline.analysis();
     for (i, (reads, reply)) in analysis.carried_by.iter().zip(&conv.replies).enumerate() {
-        let sizes: Vec<String> = reads
-            .iter()
-            .filter_map(|r| analysis.reads.get(r - 1))
-            .map(|r| r.len.to_string())
-            .collect();
-        let place = match reads.as_slice() {
-            [one] => format!("read {one}"),
-            [first, .., last] => format!("reads {first}-{last}"),
-            [] => "no read".to_string(),
-        };
-        let body_reads = sizes.len().saturating_sub(1);
+        let ReplyReads {
+            sizes,
+            place,
+            body_reads,
+        } = reply_reads(&analysis, reads, ["read", "reads", "no read"]);
         let body = if reply.is_empty() {
             "the header says 0, so there is no body to read: an empty reply".to_string()
         } else if body_reads > 1 {
@@ -291,17 +286,11 @@ fn render_conversation_zh(conv: &Conversation) -> String {
     );
     let analysis = conv.timeline.analysis();
     for (i, (reads, reply)) in analysis.carried_by.iter().zip(&conv.replies).enumerate() {
-        let sizes: Vec<String> = reads
-            .iter()
-            .filter_map(|r| analysis.reads.get(r - 1))
-            .map(|r| r.len.to_string())
-            .collect();
-        let place = match reads.as_slice() {
-            [one] => format!("读取 {one}"),
-            [first, .., last] => format!("读取 {first}-{last}"),
-            [] => "没有读取".to_string(),
-        };
-        let body_reads = sizes.len().saturating_sub(1);
+        let ReplyReads {
+            sizes,
+            place,
+            body_reads,
+        } = reply_reads(&analysis, reads, ["读取", "读取", "没有读取"]);
         let body = if reply.is_empty() {
             "长度头说 0，所以没有消息体要读：一条空回复".to_string()
         } else if body_reads > 1 {
@@ -345,6 +334,37 @@ fn render_conversation_zh(conv: &Conversation) -> String {
 }
 
 /// The bytes as `d4 05 00 00`.
+/// How one reply came in: the size of each read that carried it, where
+/// those reads were (`read 3`, `reads 4-7`), and how many of them held body
+/// bytes (the first one starts with the header).
+struct ReplyReads {
+    sizes: Vec<String>,
+    place: String,
+    body_reads: usize,
+}
+
+/// [`ReplyReads`] for the reply carried by `reads` (1-based read numbers),
+/// with the words for one read, several reads and none in `words`.
+fn reply_reads(analysis: &Analysis, reads: &[usize], words: [&str; 3]) -> ReplyReads {
+    let sizes: Vec<String> = reads
+        .iter()
+        .filter_map(|r| analysis.reads.get(r - 1))
+        .map(|r| r.len.to_string())
+        .collect();
+    let [one_read, several, none] = words;
+    let place = match reads {
+        [one] => format!("{one_read} {one}"),
+        [first, .., last] => format!("{several} {first}-{last}"),
+        [] => none.to_string(),
+    };
+    let body_reads = sizes.len().saturating_sub(1);
+    ReplyReads {
+        sizes,
+        place,
+        body_reads,
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
