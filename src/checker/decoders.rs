@@ -41,6 +41,15 @@ fn decode_over_socket(
     .and_then(|r| r)
 }
 
+/// What a decoder driven by `FrameReader` made of a stream: its frames, or
+/// the error it stopped with.
+fn show_decoded(got: &Result<Vec<Vec<u8>>, String>) -> String {
+    match got {
+        Ok(f) => show_frames(f),
+        Err(e) => format!("the error: {e}"),
+    }
+}
+
 fn check_decoder_sockets(
     make: impl Fn() -> Box<dyn Decoder + Send>,
     wire: &[u8],
@@ -54,16 +63,13 @@ fn check_decoder_sockets(
         );
         let got = decode_over_socket(make(), wire, &weather).map_err(|e| socket_error(check, e))?;
         if got.as_deref() != Ok(frames) {
-            let received = match &got {
-                Ok(f) => show_frames(f),
-                Err(e) => format!("the error: {e}"),
-            };
             return Err(fail(
                 check,
                 format!(
-                    "weather: {}\nexpected: {}\nreceived: {received}",
+                    "weather: {}\nexpected: {}\nreceived: {}",
                     weather.describe(),
-                    show_frames(frames)
+                    show_frames(frames),
+                    show_decoded(&got)
                 ),
                 hint,
             ));
@@ -377,13 +383,13 @@ pub(super) fn ex10(set: &'static dyn Set) -> Checked {
     );
     let got = round_trips(set.length_decoder(1024), &frames).map_err(|e| socket_error(check, e))?;
     if got.as_deref() != Ok(&frames[..]) {
-        let received = match &got {
-            Ok(f) => show_frames(f),
-            Err(e) => format!("the error: {e}"),
-        };
         return Err(fail(
             check,
-            format!("expected: {}\nreceived: {received}", show_frames(&frames)),
+            format!(
+                "expected: {}\nreceived: {}",
+                show_frames(&frames),
+                show_decoded(&got)
+            ),
             t(
                 "Even the easy case fails: what does `decode` return for a whole frame, and what does it consume?",
                 "连最简单的情况都失败了：拿到完整一帧时 `decode` 返回什么、消耗了什么？",
@@ -431,10 +437,11 @@ pub(super) fn ex10(set: &'static dyn Set) -> Checked {
             "修改之后，长度检查是不是被挪到了等待正文之后？",
         ),
     )?;
+    let many: Vec<Vec<u8>> = (0..50usize).map(|i| vec![b'q'; i * 3]).collect();
     check_decoder_sockets(
         || set.length_decoder(1024),
-        &stage4_wire(&(0..50usize).map(|i| vec![b'q'; i * 3]).collect::<Vec<_>>()),
-        &(0..50usize).map(|i| vec![b'q'; i * 3]).collect::<Vec<_>>(),
+        &stage4_wire(&many),
+        &many,
         t(
             "When a read carries a frame and a half, where does the half go?",
             "一次读带来一帧半时，那半帧去哪了？",

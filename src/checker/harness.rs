@@ -3,15 +3,16 @@
 //! sends bytes, a client through the network weather). Kept apart from the
 //! checks so that each exercise's file reads as its checks alone.
 
-use std::io::{self, Write};
+use std::fmt;
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
 use common::weather::{Weather, WeatherProxy};
-use framing_gallery::verify::{Failure, Outcome};
+use framing_gallery::verify::{Failure, Outcome, Verifier};
 
-use super::{fail, t, Fail, Text};
+use super::{fail, t, Checked, Fail, Text};
 
 /// How long a socket read waits before the check gives up on it: a stub
 /// that waits for bytes that never come fails instead of hanging.
@@ -169,4 +170,71 @@ pub(super) fn describe_result<T>(r: &io::Result<T>, show_ok: impl Fn(&T) -> Stri
         Ok(v) => format!("Ok({})", show_ok(v)),
         Err(e) => format!("Err(kind {:?}: {e})", e.kind()),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Checks more than one exercise makes
+// ---------------------------------------------------------------------------
+
+/// Runs the decoder verifier on a `Read`-based reader: `input` cut every
+/// way must come out as `expected`.
+pub(super) fn verify_reader<E: fmt::Display>(
+    read: impl Fn(&mut dyn Read) -> Result<Vec<Vec<u8>>, E>,
+    input: &[u8],
+    expected: &[Vec<u8>],
+    check: Text,
+    hint: Text,
+) -> Checked {
+    Verifier::new()
+        .check_reader(read, input, expected)
+        .map_err(|f| fail(check, show_failure(&f), hint))
+}
+
+/// Bad input must be refused with an error of this `kind`, not accepted,
+/// not refused with another kind.
+pub(super) fn expect_error_kind<T>(
+    got: &io::Result<T>,
+    kind: io::ErrorKind,
+    show_ok: impl Fn(&T) -> String,
+    check: Text,
+    hint: Text,
+) -> Checked {
+    if kind_is(got, kind) {
+        return Ok(());
+    }
+    Err(fail(
+        check,
+        format!(
+            "expected: Err(kind {kind:?})\nreceived: {}",
+            describe_result(got, show_ok)
+        ),
+        hint,
+    ))
+}
+
+/// Reads `wire` over a real socket with `read` in every one of
+/// [`weathers`]: each must give `expected`.
+pub(super) fn read_in_every_weather(
+    wire: &[u8],
+    read: impl Fn(&mut TcpStream) -> io::Result<Vec<Vec<u8>>>,
+    expected: &[Vec<u8>],
+    check: Text,
+    hint: Text,
+) -> Checked {
+    for weather in weathers() {
+        let got = over_socket(wire, &weather, &read).map_err(|e| socket_error(check, e))?;
+        if got.as_deref().ok() != Some(expected) {
+            return Err(fail(
+                check,
+                format!(
+                    "weather: {}\nexpected: Ok({})\nreceived: {}",
+                    weather.describe(),
+                    show_frames(expected),
+                    describe_result(&got, |f| show_frames(f))
+                ),
+                hint,
+            ));
+        }
+    }
+    Ok(())
 }

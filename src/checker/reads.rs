@@ -9,11 +9,12 @@ use std::thread;
 
 use common::weather::Weather;
 use exercises::Set;
-use framing_gallery::verify::{PieceReader, Split, Verifier};
+use framing_gallery::verify::{PieceReader, Split};
 
 use super::harness::{
-    connect, describe_result, kind_is, over_socket, sample_frames, show, show_failure, show_frames,
-    socket_error, stage4_wire, weathers, READ_TIMEOUT,
+    connect, describe_result, expect_error_kind, kind_is, over_socket, read_in_every_weather,
+    sample_frames, show, show_frames, socket_error, stage4_wire, verify_reader, weathers,
+    READ_TIMEOUT,
 };
 use super::{fail, t, Checked, Text};
 
@@ -31,30 +32,24 @@ pub(super) fn ex01(set: &'static dyn Set) -> Checked {
         "reading buffers of 5, 10 and 15 bytes from 30 bytes cut every way (the decoder verifier)",
         "从 30 字节里依次读满 5、10、15 字节的缓冲区，字节按各种方式切分（解码器校验器）",
     );
-    Verifier::new()
-        .check_reader(
-            |r| {
-                sizes
-                    .iter()
-                    .map(|&n| {
-                        let mut buf = vec![0u8; n];
-                        set.read_exact(r, &mut buf).map(|()| buf)
-                    })
-                    .collect::<io::Result<Vec<_>>>()
-            },
-            &input,
-            &expected,
-        )
-        .map_err(|f| {
-            fail(
-                check,
-                show_failure(&f),
-                t(
-                    "After a `read` that returned fewer bytes than you asked for, do you read again into the rest of the buffer?",
-                    "`read` 返回的字节比你要的少时，你有没有接着往缓冲区剩下的部分再读？",
-                ),
-            )
-        })?;
+    verify_reader(
+        |r| {
+            sizes
+                .iter()
+                .map(|&n| {
+                    let mut buf = vec![0u8; n];
+                    set.read_exact(r, &mut buf).map(|()| buf)
+                })
+                .collect::<io::Result<Vec<_>>>()
+        },
+        &input,
+        &expected,
+        check,
+        t(
+            "After a `read` that returned fewer bytes than you asked for, do you read again into the rest of the buffer?",
+            "`read` 返回的字节比你要的少时，你有没有接着往缓冲区剩下的部分再读？",
+        ),
+    )?;
 
     let check = t(
         "asking for 10 bytes from a stream that ends after 3",
@@ -122,21 +117,19 @@ fn read_all_frames(set: &dyn Set, r: &mut dyn Read, max: usize) -> io::Result<Ve
 pub(super) fn ex02(set: &'static dyn Set) -> Checked {
     let frames = sample_frames();
     let wire = stage4_wire(&frames);
-    Verifier::new()
-        .check_reader(|r| read_all_frames(set, r, 1024), &wire, &frames)
-        .map_err(|f| {
-            fail(
-                t(
-                    "reading frames (5, 0, 300 and 14 bytes) until the end, the bytes cut every way (the decoder verifier)",
-                    "一直读帧（5、0、300、14 字节）直到结束，字节按各种方式切分（解码器校验器）",
-                ),
-                show_failure(&f),
-                t(
-                    "Is the header read with a loop too? What do you return at the end of the stream, and for an empty body?",
-                    "报头也用循环读了吗？流结束时返回什么？正文为空时呢？",
-                ),
-            )
-        })?;
+    verify_reader(
+        |r| read_all_frames(set, r, 1024),
+        &wire,
+        &frames,
+        t(
+            "reading frames (5, 0, 300 and 14 bytes) until the end, the bytes cut every way (the decoder verifier)",
+            "一直读帧（5、0、300、14 字节）直到结束，字节按各种方式切分（解码器校验器）",
+        ),
+        t(
+            "Is the header read with a loop too? What do you return at the end of the stream, and for an empty body?",
+            "报头也用循环读了吗？流结束时返回什么？正文为空时呢？",
+        ),
+    )?;
 
     let refusals: [(&[u8], usize, io::ErrorKind, Text, Text); 4] = [
         (
@@ -195,42 +188,28 @@ pub(super) fn ex02(set: &'static dyn Set) -> Checked {
     for (input, max, kind, check, hint) in refusals {
         let mut r = PieceReader::new(input, &Split::whole());
         let got = set.read_frame(&mut r, max);
-        if !kind_is(&got, kind) {
-            return Err(fail(
-                check,
-                format!(
-                    "expected: Err(kind {kind:?})\nreceived: {}",
-                    describe_result(&got, |f| format!("{:?}", f.as_deref().map(show)))
-                ),
-                hint,
-            ));
-        }
+        expect_error_kind(
+            &got,
+            kind,
+            |f| format!("{:?}", f.as_deref().map(show)),
+            check,
+            hint,
+        )?;
     }
 
-    for weather in weathers() {
-        let check = t(
+    read_in_every_weather(
+        &wire,
+        |s| read_all_frames(set, s, 1024),
+        &frames,
+        t(
             "reading the same frames over a real socket, in clear weather, `--split 1` and `--sizes 3,1,7`",
             "经过真实套接字读同样的帧：晴天、`--split 1`、`--sizes 3,1,7`",
-        );
-        let got = over_socket(&wire, &weather, |s| read_all_frames(set, s, 1024))
-            .map_err(|e| socket_error(check, e))?;
-        if got.as_ref().ok() != Some(&frames) {
-            return Err(fail(
-                check,
-                format!(
-                    "weather: {}\nexpected: Ok({})\nreceived: {}",
-                    weather.describe(),
-                    show_frames(&frames),
-                    describe_result(&got, |f| show_frames(f))
-                ),
-                t(
-                    "What differs between the verifier's pieces and a socket's reads? Does anything assume one read is one frame?",
-                    "校验器的分段和套接字的读取有什么不同？有没有哪里假设一次读就是一帧？",
-                ),
-            ));
-        }
-    }
-    Ok(())
+        ),
+        t(
+            "What differs between the verifier's pieces and a socket's reads? Does anything assume one read is one frame?",
+            "校验器的分段和套接字的读取有什么不同？有没有哪里假设一次读就是一帧？",
+        ),
+    )
 }
 
 // -- 3 ----------------------------------------------------------------------
@@ -306,67 +285,49 @@ pub(super) fn ex03(set: &'static dyn Set) -> Checked {
 pub(super) fn ex06(set: &'static dyn Set) -> Checked {
     let records: Vec<Vec<u8>> = (0..4u8).map(|i| vec![b'A' + i; 8]).collect();
     let wire = records.concat();
-    Verifier::new()
-        .check_reader(|r| set.read_records(r, 8), &wire, &records)
-        .map_err(|f| {
-            fail(
-                t(
-                    "reading four 8-byte records, the bytes cut every way (the decoder verifier)",
-                    "读取四条 8 字节记录，字节按各种方式切分（解码器校验器）",
-                ),
-                show_failure(&f),
-                t(
-                    "Does one read ever hold exactly one record? What do you do with a record's first 3 bytes?",
-                    "一次读正好是一条记录吗？一条记录的前 3 个字节你怎么处理？",
-                ),
-            )
-        })?;
+    verify_reader(
+        |r| set.read_records(r, 8),
+        &wire,
+        &records,
+        t(
+            "reading four 8-byte records, the bytes cut every way (the decoder verifier)",
+            "读取四条 8 字节记录，字节按各种方式切分（解码器校验器）",
+        ),
+        t(
+            "Does one read ever hold exactly one record? What do you do with a record's first 3 bytes?",
+            "一次读正好是一条记录吗？一条记录的前 3 个字节你怎么处理？",
+        ),
+    )?;
 
-    let check = t(
-        "a stream that ends 3 bytes into the second 8-byte record",
-        "流在第二条 8 字节记录的第 3 个字节后结束",
-    );
     let cut = &wire[..11];
     let mut r = PieceReader::new(cut, &Split::whole());
     let got = set.read_records(&mut r, 8);
-    if !kind_is(&got, io::ErrorKind::UnexpectedEof) {
-        return Err(fail(
-            check,
-            format!(
-                "expected: Err(kind UnexpectedEof)\nreceived: {}",
-                describe_result(&got, |f| show_frames(f))
-            ),
-            t(
-                "Is a stream that ends inside a record a clean end?",
-                "流在记录中间结束，算正常结束吗？",
-            ),
-        ));
-    }
+    expect_error_kind(
+        &got,
+        io::ErrorKind::UnexpectedEof,
+        |f| show_frames(f),
+        t(
+            "a stream that ends 3 bytes into the second 8-byte record",
+            "流在第二条 8 字节记录的第 3 个字节后结束",
+        ),
+        t(
+            "Is a stream that ends inside a record a clean end?",
+            "流在记录中间结束，算正常结束吗？",
+        ),
+    )?;
 
     let many: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 16]).collect();
-    let wire = many.concat();
-    for weather in weathers() {
-        let check = t(
+    read_in_every_weather(
+        &many.concat(),
+        |s| set.read_records(s, 16),
+        &many,
+        t(
             "reading 50 records of 16 bytes over a real socket, in clear weather, `--split 1` and `--sizes 3,1,7`",
             "经过真实套接字读 50 条 16 字节记录：晴天、`--split 1`、`--sizes 3,1,7`",
-        );
-        let got = over_socket(&wire, &weather, |s| set.read_records(s, 16))
-            .map_err(|e| socket_error(check, e))?;
-        if got.as_ref().ok() != Some(&many) {
-            return Err(fail(
-                check,
-                format!(
-                    "weather: {}\nexpected: Ok({})\nreceived: {}",
-                    weather.describe(),
-                    show_frames(&many),
-                    describe_result(&got, |f| show_frames(f))
-                ),
-                t(
-                    "Does anything assume that one read is one record?",
-                    "有没有哪里假设一次读就是一条记录？",
-                ),
-            ));
-        }
-    }
-    Ok(())
+        ),
+        t(
+            "Does anything assume that one read is one record?",
+            "有没有哪里假设一次读就是一条记录？",
+        ),
+    )
 }

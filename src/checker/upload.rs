@@ -7,9 +7,11 @@ use std::thread;
 
 use common::weather::{Weather, WeatherProxy};
 use exercises::Set;
-use framing_gallery::verify::{PieceReader, Split, Verifier};
+use framing_gallery::verify::{PieceReader, Split};
 
-use super::harness::{describe_result, kind_is, show, show_failure, socket_error, READ_TIMEOUT};
+use super::harness::{
+    describe_result, expect_error_kind, show, socket_error, verify_reader, READ_TIMEOUT,
+};
 use super::{fail, t, Checked, Text};
 
 // -- 4 ----------------------------------------------------------------------
@@ -19,21 +21,19 @@ const TRICKY_INFO: &[u8] = br#"{"action":"put","filename":"a}{b\".txt","filesize
 
 pub(super) fn ex04(set: &'static dyn Set) -> Checked {
     let read_one = |r: &mut dyn Read| set.read_file_info(r).map(|j| vec![j]);
-    Verifier::new()
-        .check_reader(read_one, INFO, &[INFO.to_vec()])
-        .map_err(|f| {
-            fail(
-                t(
-                    "reading the JSON file info cut every way (the decoder verifier)",
-                    "读取按各种方式切分的 JSON 文件信息（解码器校验器）",
-                ),
-                show_failure(&f),
-                t(
-                    "Does one read ever hold the whole JSON for sure? What tells you that it is complete?",
-                    "一次读一定能拿到整个 JSON 吗？什么能告诉你它已经完整了？",
-                ),
-            )
-        })?;
+    verify_reader(
+        read_one,
+        INFO,
+        &[INFO.to_vec()],
+        t(
+            "reading the JSON file info cut every way (the decoder verifier)",
+            "读取按各种方式切分的 JSON 文件信息（解码器校验器）",
+        ),
+        t(
+            "Does one read ever hold the whole JSON for sure? What tells you that it is complete?",
+            "一次读一定能拿到整个 JSON 吗？什么能告诉你它已经完整了？",
+        ),
+    )?;
 
     let check = t(
         "reading the JSON when 5 bytes of the file already follow it in the same piece",
@@ -59,21 +59,19 @@ pub(super) fn ex04(set: &'static dyn Set) -> Checked {
         ));
     }
 
-    Verifier::new()
-        .check_reader(read_one, TRICKY_INFO, &[TRICKY_INFO.to_vec()])
-        .map_err(|f| {
-            fail(
-                t(
-                    "reading a JSON whose file name is `a}{b\".txt`",
-                    "读取文件名为 `a}{b\".txt` 的 JSON",
-                ),
-                show_failure(&f),
-                t(
-                    "Are you inside a string when you meet that `}`? And does `\\\"` end the string?",
-                    "遇到那个 `}` 时你是否在字符串里面？`\\\"` 会结束字符串吗？",
-                ),
-            )
-        })?;
+    verify_reader(
+        read_one,
+        TRICKY_INFO,
+        &[TRICKY_INFO.to_vec()],
+        t(
+            "reading a JSON whose file name is `a}{b\".txt`",
+            "读取文件名为 `a}{b\".txt` 的 JSON",
+        ),
+        t(
+            "Are you inside a string when you meet that `}`? And does `\\\"` end the string?",
+            "遇到那个 `}` 时你是否在字符串里面？`\\\"` 会结束字符串吗？",
+        ),
+    )?;
 
     let mut long = br#"{"filename":""#.to_vec();
     long.extend(std::iter::repeat_n(b'a', 3000));
@@ -112,16 +110,7 @@ pub(super) fn ex04(set: &'static dyn Set) -> Checked {
     for (input, kind, check, hint) in refusals {
         let mut r = PieceReader::new(&input, &Split::bytewise(input.len().min(64)));
         let got = set.read_file_info(&mut r);
-        if !kind_is(&got, kind) {
-            return Err(fail(
-                check,
-                format!(
-                    "expected: Err(kind {kind:?})\nreceived: {}",
-                    describe_result(&got, |b| show(b))
-                ),
-                hint,
-            ));
-        }
+        expect_error_kind(&got, kind, |b| show(b), check, hint)?;
     }
 
     // Stage 5's server, with the student's read: the JSON arrives in pieces.
