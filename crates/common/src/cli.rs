@@ -2,7 +2,8 @@
 //!
 //! Each stage's `main.rs` declares its own clap parser (the defaults differ:
 //! UDP 9000, remote execution 8008, uploads 8080); this module holds what
-//! they have in common, so that every binary words its errors the same way.
+//! they have in common, so that every binary takes the same flags for the
+//! same things, starts the same way and words its errors the same way.
 
 use crate::builtin::{Interpreter, BUILTIN_FLAG_HELP};
 use crate::shell::ShellLimits;

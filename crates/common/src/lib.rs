@@ -23,8 +23,9 @@
 //!   demos run instead of the system shell, so that their bytes are the same
 //!   on every OS and with an empty `PATH`.
 //! - [`cli`]: the command-line pieces every stage shares: address parsing,
-//!   the loopback guard for remote-execution servers, reading client input
-//!   with a prompt only on a terminal.
+//!   `--lang`, binding a server with its first line `listening on ADDR`, the
+//!   flags and the loopback guard of remote-execution servers, printing a
+//!   demo, reading client input with a prompt only on a terminal.
 //! - [`weather`]: **network weather**, a loopback proxy that re-chunks the
 //!   stream on purpose (split, fixed sizes, coalesce, delay, seeded random).
 //! - [`demo`]: the scripted conversation the exec stages share, and [`demo::Verdict`].
