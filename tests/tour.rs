@@ -8,7 +8,7 @@
 //! none) would otherwise change the lesson's bytes. The same run under Wine
 //! is compared with the Linux one by `.ci/windows`.
 
-use common::process::ServerProcess;
+use common::process::{in_english, ServerProcess};
 use common::testing::PATIENCE;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -25,11 +25,8 @@ const TOUR_PATIENCE: Duration = Duration::from_secs(60);
 /// its whole `PATH`, in English unless told otherwise; at most
 /// [`TOUR_PATIENCE`].
 fn run_with_input_within_env(args: &[&str], input: &[u8], path: &std::path::Path) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = in_english(&mut Command::new(BIN))
         .args(args)
-        .env_remove("STICKY_LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LANG")
         .env("PATH", path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -57,11 +54,8 @@ fn tour_twice(lang: &str, pause: bool) -> String {
     let empty = tempfile::tempdir().unwrap();
     let normal = {
         let mut command = Command::new(BIN);
-        command
-            .args(["--lang", lang])
-            .env_remove("STICKY_LANG")
-            .env_remove("LC_ALL")
-            .env_remove("LANG");
+        // The language is the flag's, never the machine's.
+        in_english(&mut command).args(["--lang", lang]);
         std::thread::spawn(move || command.output().unwrap())
     };
     let mut args = vec!["--lang", lang];

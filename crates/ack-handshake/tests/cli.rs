@@ -1,7 +1,7 @@
 //! The `ack-handshake` binary: the server on 127.0.0.1:0 and the client with
 //! piped standard input, as a student runs them in two terminals.
 
-use common::process::{run_with_input_in, ServerProcess};
+use common::process::{in_english, run_with_input_in, ServerProcess};
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
@@ -159,13 +159,7 @@ fn demo_in_chinese() {
 /// With no subcommand the binary prints the demo and exits 0.
 #[test]
 fn demo_is_the_default() {
-    let out = Command::new(BIN)
-        // English whatever the machine's locale: a zh_CN one would pick Chinese.
-        .env_remove("STICKY_LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LANG")
-        .output()
-        .unwrap();
+    let out = in_english(&mut Command::new(BIN)).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), ack_handshake::demo_transcript().unwrap());
 }

@@ -20,6 +20,17 @@ use std::time::{Duration, Instant};
 /// seconds; a test only waits this long when it is about to fail anyway.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Removes the variables a binary chooses its language from (`STICKY_LANG`,
+/// then `LC_ALL` or `LANG`), so that it speaks English whatever the
+/// machine's locale: a test run on a zh_CN machine would otherwise read
+/// Chinese.
+pub fn in_english(command: &mut Command) -> &mut Command {
+    command
+        .env_remove("STICKY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG")
+}
+
 /// A server binary running in the background.
 pub struct ServerProcess {
     child: Child,

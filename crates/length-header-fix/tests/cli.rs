@@ -1,6 +1,6 @@
 //! The binary: demo, server and client, with piped standard input.
 
-use common::process::{run_with_input, ServerProcess};
+use common::process::{in_english, run_with_input, ServerProcess};
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
@@ -102,13 +102,7 @@ fn client_max_frame_refuses_long_reply() {
 /// The demo binary exits 0 and prints the library's transcript.
 #[test]
 fn demo_binary_prints_the_transcript() {
-    let out = Command::new(BIN)
-        // English whatever the machine's locale: a zh_CN one would pick Chinese.
-        .env_remove("STICKY_LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LANG")
-        .output()
-        .unwrap();
+    let out = in_english(&mut Command::new(BIN)).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("Stage 4, length-header-fix"), "{text}");

@@ -3,7 +3,7 @@
 
 mod support;
 
-use common::process::{run_with_input, ServerProcess};
+use common::process::{in_english, run_with_input, ServerProcess};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -155,13 +155,7 @@ fn server_binary_refuses_oversized_file() {
 /// The demo binary prints the transcript and exits 0.
 #[test]
 fn demo_binary() {
-    let out = Command::new(BIN)
-        // English whatever the machine's locale: a zh_CN one would pick Chinese.
-        .env_remove("STICKY_LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LANG")
-        .output()
-        .unwrap();
+    let out = in_english(&mut Command::new(BIN)).output().unwrap();
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

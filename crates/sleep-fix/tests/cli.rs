@@ -1,7 +1,7 @@
 //! The binary: the two-terminal server and client, and what they say when
 //! something is wrong.
 
-use common::process::{run_with_input, ServerProcess};
+use common::process::{in_english, run_with_input, ServerProcess};
 use common::testing::ClosedPort;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -143,13 +143,7 @@ fn server_refuses_remote_bind() {
 /// Without arguments the binary prints the demo and exits 0.
 #[test]
 fn demo_runs_without_arguments() {
-    let out = Command::new(BIN)
-        // English whatever the machine's locale: a zh_CN one would pick Chinese.
-        .env_remove("STICKY_LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LANG")
-        .output()
-        .unwrap();
+    let out = in_english(&mut Command::new(BIN)).output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("Stage 3, sleep-fix"), "{stdout}");
