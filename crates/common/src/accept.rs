@@ -244,6 +244,16 @@ impl Acceptor {
         self.log_with(|_| {})
     }
 
+    /// Logs on standard error when `log` is set, else [`Acceptor::quiet`]:
+    /// for a stage whose config has a `log` switch.
+    pub fn logging(self, log: bool) -> Self {
+        if log {
+            self
+        } else {
+            self.quiet()
+        }
+    }
+
     /// Words a refusal in the stage's wire format.
     pub fn refuse_with(
         mut self,

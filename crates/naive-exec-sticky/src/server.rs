@@ -57,11 +57,7 @@ pub fn serve_with(
     config: ServerConfig,
     acceptor: Acceptor,
 ) -> io::Result<()> {
-    let acceptor = if config.log {
-        acceptor
-    } else {
-        acceptor.quiet()
-    };
+    let acceptor = acceptor.logging(config.log);
     acceptor.serve(listener, move |stream| {
         let peer = stream.peer();
         let marks = stream.marks();

@@ -58,11 +58,7 @@ pub fn serve_with(
     config: ServerConfig,
     acceptor: Acceptor,
 ) -> io::Result<()> {
-    let acceptor = if config.log {
-        acceptor
-    } else {
-        acceptor.quiet()
-    };
+    let acceptor = acceptor.logging(config.log);
     let acceptor = acceptor.refuse_with(|text| {
         let text = format!("{text}\n");
         format!("{}{text}", text.len()).into_bytes()
