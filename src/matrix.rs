@@ -186,22 +186,18 @@ fn trials() -> Vec<(&'static str, RowTrial)> {
 
 /// [`heading`] told in `lang`.
 pub fn heading_in(lang: Lang) -> String {
-    if lang == Lang::En {
-        return heading();
-    }
-    let title = "对照矩阵：每个 TCP 阶段各经过每种网络天气";
+    let title = lang.pick(
+        "The story matrix: each TCP stage through each network weather",
+        "对照矩阵：每个 TCP 阶段各经过每种网络天气",
+    );
+    // As wide as the title on screen: a Chinese character takes two columns.
     let rule = "=".repeat(common::lang::width(title));
     format!("{rule}\n{title}\n{rule}\n")
 }
 
 /// The heading the tour prints above the matrix.
 pub fn heading() -> String {
-    let title = "The story matrix: each TCP stage through each network weather";
-    format!(
-        "{}\n{title}\n{}\n",
-        "=".repeat(title.len()),
-        "=".repeat(title.len())
-    )
+    heading_in(Lang::En)
 }
 
 /// The table, with a legend that says how to reproduce any cell by hand.

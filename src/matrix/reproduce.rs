@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use common::lang::Lang;
 
+use super::table::pad;
 use super::Column;
 
 /// The script and the reproduce lines, told in `lang`. The commands stay
@@ -41,12 +42,8 @@ pub(super) fn reproduce(columns: &[Column], lang: Lang) -> String {
                 .to_string(),
             Some(w) => w.describe(),
         };
-        if lang.is_zh() {
-            let name = common::lang::pad(column.name_zh, 14);
-            let _ = write!(out, "\n  {name}  {flags}");
-        } else {
-            let _ = write!(out, "\n  {:<14}  {flags}", column.name);
-        }
+        let name = pad(lang.pick(column.name, column.name_zh), 14, lang);
+        let _ = write!(out, "\n  {name}  {flags}");
     }
     out.push('\n');
     if lang.is_zh() {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use common::demo::Verdict;
 use common::weather::Counted;
+use common::LoopbackServer;
 
 use super::cell::cell;
 use super::{broken, Column};
@@ -64,10 +65,7 @@ pub(super) fn ack_handshake_trial(column: &Column) -> io::Result<Verdict> {
         }
         sent += info_len + data.len();
     }
-    let _ = client.get_ref().shutdown(Shutdown::Write);
-    drain(&mut client);
-    server.join()?;
-    check_saved(dir.path())
+    finish(client, server, dir.path())
 }
 
 /// Stage 6: length-prefixed file info, the bytes, and an MD5 check.
@@ -90,18 +88,7 @@ pub(super) fn md5_upload_trial(column: &Column) -> io::Result<Verdict> {
             Err(e) => return broken(format!("file {}: {}", i + 1, first_words(&e.to_string()))),
         }
     }
-    let _ = client.get_ref().shutdown(Shutdown::Write);
-    drain(&mut client);
-    server.join()?;
-    check_saved(dir.path())
-}
-
-/// Reads until the server closes, so it has finished before the files are
-/// checked.
-fn drain(stream: &mut Counted<TcpStream>) {
-    let mut buf = [0u8; 1024];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-    let _ = stream.flush();
+    finish(client, server, dir.path())
 }
 
 /// The first few words of an error, short enough for a cell.
@@ -110,4 +97,20 @@ fn first_words(text: &str) -> String {
         .take(5)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The end of an upload cell: the client closes its sending side and reads
+/// until the server closes, so the server has finished before the files it
+/// saved are checked.
+fn finish<T>(
+    mut client: Counted<TcpStream>,
+    server: LoopbackServer<T>,
+    dir: &Path,
+) -> io::Result<Verdict> {
+    let _ = client.get_ref().shutdown(Shutdown::Write);
+    let mut buf = [0u8; 1024];
+    while matches!(client.read(&mut buf), Ok(n) if n > 0) {}
+    let _ = client.flush();
+    server.join()?;
+    check_saved(dir)
 }
