@@ -225,7 +225,9 @@ fn render_conversation(conv: &Conversation, lang: Lang) -> String {
             body_reads,
         } = reply_reads(&analysis, reads, reads_words);
         let body = match (lang, reply.len(), body_reads > 1) {
-            (Lang::En, 0, _) => "the header says 0, so there is no body to read: an empty reply".into(),
+            (Lang::En, 0, _) => {
+                "the header says 0, so there is no body to read: an empty reply".into()
+            }
             (Lang::En, len, true) => format!(
                 "the header says {len}, and read_frame\n         put the body's {body_reads} pieces \
                  back together into one {len}-byte reply"

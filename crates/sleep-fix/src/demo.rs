@@ -87,14 +87,14 @@ pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
     // would differ on every run, and the cost is simply the pause times the
     // number of replies, whatever the machine.
     let (replies, ms) = (paused.replies, pause.as_millis());
-    let cost = ms * replies as u128;
+    let slept = ms * replies as u128;
     let cost = match lang {
         Lang::En => format!(
-            "What the pause cost: {replies} replies x {ms} ms = {cost} ms spent sleeping, on top of\n\
+            "What the pause cost: {replies} replies x {ms} ms = {slept} ms spent sleeping, on top of\n\
              running the commands; the empty reply to `true` paid it too."
         ),
         Lang::Zh => format!(
-            "停顿的代价：{replies} 条回复 x {ms} ms = {cost} ms 花在睡眠上，这还不算执行命令的时间；\n\
+            "停顿的代价：{replies} 条回复 x {ms} ms = {slept} ms 花在睡眠上，这还不算执行命令的时间；\n\
              `true` 的空回复也照样付了这笔。"
         ),
     };
