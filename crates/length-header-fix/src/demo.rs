@@ -8,7 +8,7 @@
 //! transcript is the same bytes on every run and every OS.
 
 use crate::client::{recv_reply, send_command};
-use crate::framing::{decode_header, encode_header, FrameError, DEFAULT_MAX_FRAME, HEADER_LEN};
+use crate::framing::{encode_header, HEADER_LEN};
 use crate::server::{describe_outcome, serve_connection, ServerConfig, MAX_REQUEST};
 use common::demo::{Verdict, EXEC_SCRIPT};
 use common::lang::Lang;
@@ -20,6 +20,12 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
+
+// Section 3, endianness, is arithmetic on one header rather than a run over
+// sockets, so it lives apart.
+mod endianness;
+
+use endianness::endianness_transcript;
 
 /// The reads of the demo client are capped at this many bytes, like the
 /// classic tutorial's `recv(1024)`.
@@ -147,193 +153,128 @@ pub fn conversation_transcript_in(lang: Lang) -> io::Result<String> {
 }
 
 fn render_conversation(conv: &Conversation, lang: Lang) -> String {
-    if lang.is_zh() {
-        return render_conversation_zh(conv);
-    }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "The client sends each command line as one frame; the server runs it and answers with\n\
-         one frame holding what it printed. Frame = 4-byte little-endian length, then that\n\
-         many bytes. A real server and client on 127.0.0.1 run {} commands:",
-        conv.commands.len()
-    );
-    let _ = writeln!(out);
+    let count = conv.commands.len();
+    let intro = match lang {
+        Lang::En => format!(
+            "The client sends each command line as one frame; the server runs it and answers with\n\
+             one frame holding what it printed. Frame = 4-byte little-endian length, then that\n\
+             many bytes. A real server and client on 127.0.0.1 run {count} commands:"
+        ),
+        Lang::Zh => format!(
+            "客户端把每行命令作为一帧发出；服务端执行它，用一帧装着命令打印的内容作答。\n\
+             帧 = 4 字节小端长度头，后面跟这么多字节的消息体。127.0.0.1 上真实的服务端和\n\
+             客户端依次执行 {count} 条命令："
+        ),
+    };
+    let _ = writeln!(out, "{intro}\n");
     for (command, reply) in conv.commands.iter().zip(&conv.replies) {
-        let request = encode_header(command.len()).unwrap_or_default();
+        let request = hex(&encode_header(command.len()).unwrap_or_default());
         let _ = writeln!(out, "> {command}");
-        if reply.is_empty() {
-            let _ = writeln!(out, "(empty reply)");
-            let _ = writeln!(
-                out,
-                "(request: {} + {command:?}; reply: 00 00 00 00 and no body: a length of 0 is a\n\
-                 \x20message a stream can carry, so the client knew `{command}` had answered, with nothing)",
-                hex(&request)
-            );
+        let framing = if reply.is_empty() {
+            let _ = writeln!(out, "{}", lang.pick("(empty reply)", "（空回复）"));
+            match lang {
+                Lang::En => format!(
+                    "(request: {request} + {command:?}; reply: 00 00 00 00 and no body: a length of 0 is a\n\
+                     \x20message a stream can carry, so the client knew `{command}` had answered, with nothing)"
+                ),
+                Lang::Zh => format!(
+                    "（请求：{request} + {command:?}；回复：00 00 00 00，没有消息体：长度 0 也是字节流能\n\
+                     \x20承载的一条消息，所以客户端知道 `{command}` 已经回答了，只是什么也没有）"
+                ),
+            }
         } else {
-            out.push_str(&common::text::lines_preview(reply, "", Lang::En));
-            let header = encode_header(reply.len()).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "(request: {} + {command:?}; reply: {} + {} bytes)",
-                hex(&request),
-                hex(&header),
-                reply.len()
-            );
-        }
+            out.push_str(&common::text::lines_preview(reply, "", lang));
+            let header = hex(&encode_header(reply.len()).unwrap_or_default());
+            let len = reply.len();
+            match lang {
+                Lang::En => {
+                    format!("(request: {request} + {command:?}; reply: {header} + {len} bytes)")
+                }
+                Lang::Zh => {
+                    format!("（请求：{request} + {command:?}；回复：{header} + {len} 字节）")
+                }
+            }
+        };
+        let _ = writeln!(out, "{framing}");
     }
     let _ = writeln!(out);
-    out.push_str(&conv.timeline.render());
+    out.push_str(&conv.timeline.render_in(lang));
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "How read_frame put every reply back together (each read asks for at most {DEMO_READ_SIZE} \
-         bytes,\nlike recv({DEMO_READ_SIZE})): first exactly the {HEADER_LEN} header bytes, then \
-         exactly the body they announce."
-    );
+    let how = match lang {
+        Lang::En => format!(
+            "How read_frame put every reply back together (each read asks for at most {DEMO_READ_SIZE} \
+             bytes,\nlike recv({DEMO_READ_SIZE})): first exactly the {HEADER_LEN} header bytes, then \
+             exactly the body they announce."
+        ),
+        Lang::Zh => format!(
+            "read_frame 怎样把每条回复重新拼完整（每次读取最多要 {DEMO_READ_SIZE} 字节，\n\
+             就像 recv({DEMO_READ_SIZE})）：先读满 {HEADER_LEN} 字节的长度头，再读满它宣布的消息体。"
+        ),
+    };
+    let _ = writeln!(out, "{how}");
     let analysis = conv.timeline.analysis();
+    let reads_words = match lang {
+        Lang::En => ["read", "reads", "no read"],
+        Lang::Zh => ["读取", "读取", "没有读取"],
+    };
     for (i, (reads, reply)) in analysis.carried_by.iter().zip(&conv.replies).enumerate() {
         let ReplyReads {
             sizes,
             place,
             body_reads,
-        } = reply_reads(&analysis, reads, ["read", "reads", "no read"]);
-        let body = if reply.is_empty() {
-            "the header says 0, so there is no body to read: an empty reply".to_string()
-        } else if body_reads > 1 {
-            format!(
-                "the header says {0}, and read_frame\n         put the body's {1} pieces \
-                 back together into one {0}-byte reply",
-                reply.len(),
-                body_reads
-            )
-        } else {
-            format!("the header says {}, the body came in one read", reply.len())
+        } = reply_reads(&analysis, reads, reads_words);
+        let body = match (lang, reply.len(), body_reads > 1) {
+            (Lang::En, 0, _) => {
+                "the header says 0, so there is no body to read: an empty reply".into()
+            }
+            (Lang::En, len, true) => format!(
+                "the header says {len}, and read_frame\n         put the body's {body_reads} pieces \
+                 back together into one {len}-byte reply"
+            ),
+            (Lang::En, len, false) => format!("the header says {len}, the body came in one read"),
+            (Lang::Zh, 0, _) => "长度头说 0，所以没有消息体要读：一条空回复".into(),
+            (Lang::Zh, len, true) => format!(
+                "长度头说 {len}，read_frame\n         把消息体的 {body_reads} 段重新拼成一条 {len} 字节的回复"
+            ),
+            (Lang::Zh, len, false) => format!("长度头说 {len}，消息体一次就读完了"),
         };
-        let _ = writeln!(
-            out,
-            "  M{} = {place} ({} bytes): {body}",
-            i + 1,
-            sizes.join(" + ")
-        );
+        let (m, sizes) = (i + 1, sizes.join(" + "));
+        let _ = match lang {
+            Lang::En => writeln!(out, "  M{m} = {place} ({sizes} bytes): {body}"),
+            Lang::Zh => writeln!(out, "  M{m} = {place}（{sizes} 字节）：{body}"),
+        };
     }
-    let _ = writeln!(
-        out,
-        "No read ever asked for more than the current frame still needed, so no read could\n\
-         take bytes of the next reply ({} sticky), and every frame cut across reads was joined\n\
-         again ({} split, all whole).",
-        analysis.sticky_reads, analysis.split_messages
-    );
-    let _ = writeln!(out);
-    match &conv.verdict {
-        Verdict::Intact => {
-            let _ = writeln!(
-                out,
-                "Verdict: intact: {} of {} replies arrived whole and in order, each byte for byte\n\
-                 \x20 what running its command locally prints, the empty one included.",
-                conv.replies.len(),
-                conv.commands.len()
-            );
+    let (sticky, split) = (analysis.sticky_reads, analysis.split_messages);
+    let (received, sent) = (conv.replies.len(), conv.commands.len());
+    let end = match lang {
+        Lang::En => format!(
+            "No read ever asked for more than the current frame still needed, so no read could\n\
+             take bytes of the next reply ({sticky} sticky), and every frame cut across reads was joined\n\
+             again ({split} split, all whole)."
+        ),
+        Lang::Zh => format!(
+            "每次读取要的字节都不超过当前这一帧还缺的数量，所以没有哪次读取能拿走下一条回复的\n\
+             字节（粘包 {sticky} 次）；每个被切到几次读取里的帧也都重新拼好了（拆包 {split} 次，全部完整）。"
+        ),
+    };
+    let verdict = match (lang, &conv.verdict) {
+        (Lang::En, Verdict::Intact) => format!(
+            "Verdict: intact: {received} of {sent} replies arrived whole and in order, each byte for byte\n\
+             \x20 what running its command locally prints, the empty one included."
+        ),
+        (Lang::Zh, Verdict::Intact) => format!(
+            "结论：完好：{received} 条回复（共 {sent} 条）都完整、按顺序到达，每条都和在本机执行该命令\n\
+             \x20 的输出逐字节相同，空回复也不例外。"
+        ),
+        (_, Verdict::Broken(why)) => {
+            format!("{}{why}", lang.pick("Verdict: broken: ", "结论：出错了："))
         }
-        Verdict::Broken(why) => {
-            let _ = writeln!(out, "Verdict: broken: {why}");
-        }
-    }
+    };
+    let _ = writeln!(out, "{end}\n\n{verdict}");
     out
 }
 
-/// [`render_conversation`] in Chinese, from the same conversation.
-fn render_conversation_zh(conv: &Conversation) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "客户端把每行命令作为一帧发出；服务端执行它，用一帧装着命令打印的内容作答。\n\
-         帧 = 4 字节小端长度头，后面跟这么多字节的消息体。127.0.0.1 上真实的服务端和\n\
-         客户端依次执行 {} 条命令：",
-        conv.commands.len()
-    );
-    let _ = writeln!(out);
-    for (command, reply) in conv.commands.iter().zip(&conv.replies) {
-        let request = encode_header(command.len()).unwrap_or_default();
-        let _ = writeln!(out, "> {command}");
-        if reply.is_empty() {
-            let _ = writeln!(out, "（空回复）");
-            let _ = writeln!(
-                out,
-                "（请求：{} + {command:?}；回复：00 00 00 00，没有消息体：长度 0 也是字节流能\n\
-                 \x20承载的一条消息，所以客户端知道 `{command}` 已经回答了，只是什么也没有）",
-                hex(&request)
-            );
-        } else {
-            out.push_str(&common::text::lines_preview(reply, "", Lang::Zh));
-            let header = encode_header(reply.len()).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "（请求：{} + {command:?}；回复：{} + {} 字节）",
-                hex(&request),
-                hex(&header),
-                reply.len()
-            );
-        }
-    }
-    let _ = writeln!(out);
-    out.push_str(&conv.timeline.render_in(Lang::Zh));
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "read_frame 怎样把每条回复重新拼完整（每次读取最多要 {DEMO_READ_SIZE} 字节，\n\
-         就像 recv({DEMO_READ_SIZE})）：先读满 {HEADER_LEN} 字节的长度头，再读满它宣布的消息体。"
-    );
-    let analysis = conv.timeline.analysis();
-    for (i, (reads, reply)) in analysis.carried_by.iter().zip(&conv.replies).enumerate() {
-        let ReplyReads {
-            sizes,
-            place,
-            body_reads,
-        } = reply_reads(&analysis, reads, ["读取", "读取", "没有读取"]);
-        let body = if reply.is_empty() {
-            "长度头说 0，所以没有消息体要读：一条空回复".to_string()
-        } else if body_reads > 1 {
-            format!(
-                "长度头说 {0}，read_frame\n         把消息体的 {1} 段重新拼成一条 {0} 字节的回复",
-                reply.len(),
-                body_reads
-            )
-        } else {
-            format!("长度头说 {}，消息体一次就读完了", reply.len())
-        };
-        let _ = writeln!(
-            out,
-            "  M{} = {place}（{} 字节）：{body}",
-            i + 1,
-            sizes.join(" + ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "每次读取要的字节都不超过当前这一帧还缺的数量，所以没有哪次读取能拿走下一条回复的\n\
-         字节（粘包 {} 次）；每个被切到几次读取里的帧也都重新拼好了（拆包 {} 次，全部完整）。",
-        analysis.sticky_reads, analysis.split_messages
-    );
-    let _ = writeln!(out);
-    match &conv.verdict {
-        Verdict::Intact => {
-            let _ = writeln!(
-                out,
-                "结论：完好：{} 条回复（共 {} 条）都完整、按顺序到达，每条都和在本机执行该命令\n\
-                 \x20 的输出逐字节相同，空回复也不例外。",
-                conv.replies.len(),
-                conv.commands.len()
-            );
-        }
-        Verdict::Broken(why) => {
-            let _ = writeln!(out, "结论：出错了：{why}");
-        }
-    }
-    out
-}
-
-/// The bytes as `d4 05 00 00`.
 /// How one reply came in: the size of each read that carried it, where
 /// those reads were (`read 3`, `reads 4-7`), and how many of them held body
 /// bytes (the first one starts with the header).
@@ -365,6 +306,7 @@ fn reply_reads(analysis: &Analysis, reads: &[usize], words: [&str; 3]) -> ReplyR
     }
 }
 
+/// The bytes as `d4 05 00 00`.
 fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
@@ -377,7 +319,6 @@ fn hex(bytes: &[u8]) -> String {
 /// the server refuses each before allocating anything, and a third client is
 /// served normally afterwards.
 fn hostile_transcript(lang: Lang) -> io::Result<String> {
-    let zh = lang.is_zh();
     let config = ServerConfig {
         interpreter: Interpreter::Builtin,
         ..ServerConfig::default()
@@ -413,25 +354,22 @@ fn hostile_transcript(lang: Lang) -> io::Result<String> {
     let outcomes = server.join()?;
 
     let mut out = String::new();
-    if zh {
-        let _ = writeln!(
-            out,
-            "长度头是一个承诺，字节到齐之前读取方无法验证它。轻信它的读取方会照着长度分配\n\
-             内存；这个服务端先把长度和上限比较（一个请求最多 {MAX_REQUEST} 字节 = 128 KiB，即一行\n\
-             命令能有的长度；--max-frame），并拒绝负数长度，这一切都在分配任何内存之前，\n\
-             也不等消息体。"
-        );
-    } else {
-        let _ = writeln!(
-            out,
+    let intro = match lang {
+        Lang::En => format!(
             "A length header is a promise the reader cannot check until the bytes come. A reader\n\
          that believed it would allocate whatever it is told; this server checks the length\n\
          against a maximum (a request is at most {MAX_REQUEST} bytes = 128 KiB, what a command\n\
          line can be; --max-frame) and refuses a negative one, before it allocates anything\n\
          and without waiting for a body."
-        );
-    }
-    let _ = writeln!(out);
+        ),
+        Lang::Zh => format!(
+            "长度头是一个承诺，字节到齐之前读取方无法验证它。轻信它的读取方会照着长度分配\n\
+         内存；这个服务端先把长度和上限比较（一个请求最多 {MAX_REQUEST} 字节 = 128 KiB，即一行\n\
+         命令能有的长度；--max-frame），并拒绝负数长度，这一切都在分配任何内存之前，\n\
+         也不等消息体。"
+        ),
+    };
+    let _ = writeln!(out, "{intro}\n");
     let clients = [
         (
             "client A",
@@ -440,143 +378,50 @@ fn hostile_transcript(lang: Lang) -> io::Result<String> {
         ),
         ("client B", negative, "-1, struct.pack(\"i\", -1)"),
     ];
+    let server_log = |out: &mut String, name: &str, log: &str| {
+        let line = format!("{}{name}: {log}", lang.pick("server log: ", "服务端日志："));
+        out.push_str(&wrap(&line, 88, "  ", "    "));
+    };
     for (i, (name, header, what)) in clients.iter().enumerate() {
         let log = outcomes.get(i).map_or("(no log)", String::as_str);
         let closed_after = closed.get(i).copied().unwrap_or_default();
-        if zh {
-            let _ = writeln!(out, "{name} 只发一个长度头：{}  （{what}）", hex(header));
-            out.push_str(&wrap(
-                &format!("服务端日志：{name}: {log}"),
-                88,
-                "  ",
-                "    ",
-            ));
-            let _ = writeln!(
-                out,
-                "  {name} 收到 {closed_after} 字节回复后，看到连接被关闭"
-            );
-        } else {
-            let _ = writeln!(out, "{name} sends only a header: {}  ({what})", hex(header));
-            out.push_str(&wrap(
-                &format!("server log: {name}: {log}"),
-                88,
-                "  ",
-                "    ",
-            ));
-            let _ = writeln!(
+        let header = hex(header);
+        let _ = match lang {
+            Lang::En => writeln!(out, "{name} sends only a header: {header}  ({what})"),
+            Lang::Zh => writeln!(out, "{name} 只发一个长度头：{header}  （{what}）"),
+        };
+        server_log(&mut out, name, log);
+        let _ = match lang {
+            Lang::En => writeln!(
                 out,
                 "  {name} sees the connection closed after {closed_after} reply bytes"
-            );
-        }
+            ),
+            Lang::Zh => writeln!(
+                out,
+                "  {name} 收到 {closed_after} 字节回复后，看到连接被关闭"
+            ),
+        };
     }
     let _ = writeln!(out, "client C: > echo still serving");
-    out.push_str(&common::text::lines_preview(&reply, "  ", Lang::En));
-    let log = outcomes.get(2).map_or("(no log)", String::as_str);
-    out.push_str(&wrap(
-        &format!(
-            "{}client C: {log}",
-            lang.pick("server log: ", "服务端日志：")
-        ),
-        88,
-        "  ",
-        "    ",
-    ));
-    if zh {
-        let _ = writeln!(
-            out,
+    out.push_str(&common::text::lines_preview(&reply, "  ", lang));
+    server_log(
+        &mut out,
+        "client C",
+        outcomes.get(2).map_or("(no log)", String::as_str),
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick(
+            "A bad client costs the server one closed connection, never its memory and never its\n\
+             other clients. (After a bad header the stream cannot be trusted: where would the next\n\
+             frame start? So closing is the only safe answer.)",
             "一个坏客户端只让服务端关掉一条连接，既耗不掉它的内存，也影响不到别的客户端。\n\
              （长度头一旦不可信，这条字节流就再也不可信：下一帧从哪里开始？所以关闭连接\n\
              是唯一安全的做法。）"
-        );
-        return Ok(out);
-    }
-    let _ = writeln!(
-        out,
-        "A bad client costs the server one closed connection, never its memory and never its\n\
-         other clients. (After a bad header the stream cannot be trusted: where would the next\n\
-         frame start? So closing is the only safe answer.)"
+        )
     );
     Ok(out)
-}
-
-/// The endianness lesson, computed: the same 4 bytes read both ways.
-fn endianness_transcript(lang: Lang) -> String {
-    let bytes = encode_header(1492).unwrap_or_default();
-    let le = i32::from_le_bytes(bytes);
-    let be_u32 = u32::from_be_bytes(bytes);
-    let be_i32 = i32::from_be_bytes(bytes);
-    let too_large = FrameError::TooLarge {
-        len: u64::from(be_u32),
-        max: DEFAULT_MAX_FRAME,
-    };
-    let negative = match decode_header(be_i32.to_le_bytes(), DEFAULT_MAX_FRAME) {
-        Err(e) => e.to_string(),
-        Ok(len) => format!("accepted as {len} (unexpected)"),
-    };
-    let small = encode_header(1024).unwrap_or_default();
-    let small_be = u32::from_be_bytes(small);
-
-    let mut out = String::new();
-    if lang.is_zh() {
-        let _ = writeln!(
-            out,
-            "struct.pack(\"i\", 1492) = {}   （小端：低位字节在前）",
-            hex(&bytes)
-        );
-        // Padded by display width, so the three numbers line up.
-        let row =
-            |label: &str, value: String| format!("  {}{value}\n", common::lang::pad(label, 50));
-        out.push_str(&row("按小端读，本协议两端都这样读：", le.to_string()));
-        out.push_str(&row(
-            "按大端读成 u32（Python 的 \"!I\"，网络字节序）：",
-            be_u32.to_string(),
-        ));
-        out.push_str(&wrap(&format!("-> {too_large}"), 88, "    ", "       "));
-        out.push_str(&row(
-            "按大端读成 i32（Python 的 \"!i\"）：",
-            be_i32.to_string(),
-        ));
-        out.push_str(&wrap(&format!("-> {negative}"), 88, "    ", "       "));
-        let _ = writeln!(
-            out,
-            "所以期待网络字节序（大端）的读取方，多数时候会被最大帧长的检查或负数检查拦下，\n\
-             但不总是：struct.pack(\"i\", 1024) = {} 按大端读是 {small_be}，没超过上限，\n\
-             那个读取方就会去等永远不会来的 {small_be} 字节。这道检查是安全带，不是翻译：\n\
-             两端必须约定一致，所以这个格式规定小端，代码写的是 to_le_bytes，从不用本机字节序。",
-            hex(&small)
-        );
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "struct.pack(\"i\", 1492) = {}   (little-endian: the low byte first)",
-        hex(&bytes)
-    );
-    let _ = writeln!(
-        out,
-        "  read little-endian, as both ends of this protocol do:   {le}"
-    );
-    let _ = writeln!(
-        out,
-        "  read big-endian as u32 (Python's \"!I\", network order): {be_u32}"
-    );
-    out.push_str(&wrap(&format!("-> {too_large}"), 88, "    ", "       "));
-    let _ = writeln!(
-        out,
-        "  read big-endian as i32 (Python's \"!i\"):                {be_i32}"
-    );
-    out.push_str(&wrap(&format!("-> {negative}"), 88, "    ", "       "));
-    let _ = writeln!(
-        out,
-        "So a reader that expects network (big-endian) order is usually stopped by the\n\
-         maximum-frame guard or the negative check, but not always: struct.pack(\"i\", 1024) =\n\
-         {} reads big-endian as {small_be}, under the maximum, and that reader would wait for\n\
-         {small_be} bytes that never come. The guard is a seatbelt, not a translator: both ends\n\
-         must agree, which is why this format says little-endian and the code writes\n\
-         to_le_bytes, never the machine's native order.",
-        hex(&small)
-    );
-    out
 }
 
 /// The whole demo: heading, the conversation with its timeline, hostile
@@ -587,92 +432,77 @@ pub fn demo_transcript() -> io::Result<String> {
 
 /// [`demo_transcript`] told in `lang`.
 pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
-    if lang.is_zh() {
-        return demo_transcript_zh();
-    }
     let mut out = String::new();
+    let title = lang.pick(
+        "Stage 4, length-header-fix: put a length in front of every message",
+        "第 4 阶段，length-header-fix：在每条消息前面加上长度",
+    );
+    let _ = writeln!(out, "{title}\n{}", "=".repeat(common::lang::width(title)));
     let _ = writeln!(
         out,
-        "Stage 4, length-header-fix: put a length in front of every message\n\
-         ==================================================================\n\
-         Wire format, both directions: 4-byte little-endian signed length (struct.pack(\"i\", n)),\n\
-         then that many bytes. Request = the command line; reply = its stdout + stderr."
+        "{}",
+        lang.pick(
+            "Wire format, both directions: 4-byte little-endian signed length (struct.pack(\"i\", n)),\n\
+             then that many bytes. Request = the command line; reply = its stdout + stderr.",
+            "线上格式，两个方向都一样：4 字节小端有符号长度（struct.pack(\"i\", n)），\n\
+             后面跟这么多字节。请求 = 命令行；回复 = 它的 stdout + stderr。"
+        )
     );
-    let _ = writeln!(out);
-    let _ = writeln!(out, "1. The conversation of stages 2 and 3, framed");
-    let _ = writeln!(out, "---------------------------------------------");
-    out.push_str(&conversation_transcript_in(Lang::En)?);
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "2. Hostile lengths: refused before anything is allocated"
-    );
-    let _ = writeln!(
-        out,
-        "--------------------------------------------------------"
-    );
-    out.push_str(&hostile_transcript(Lang::En)?);
-    let _ = writeln!(out);
-    let _ = writeln!(out, "3. Endianness: the same 4 bytes, read both ways");
-    let _ = writeln!(out, "-----------------------------------------------");
-    out.push_str(&endianness_transcript(Lang::En));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "4. Try it in two terminals");
-    let _ = writeln!(out, "--------------------------");
-    let _ = writeln!(
-        out,
-        "  terminal 1: cargo run -p length-header-fix -- server\n\
-         \x20 terminal 2: cargo run -p length-header-fix -- client\n\
-         \x20             > seq 1 400        (every line, whole)\n\
-         \x20             > true             (empty reply)\n\
-         \x20 A hostile client, from a third terminal (the server logs the refusal, keeps serving):\n\
-         \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
-         s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
-         \x20   prints b'' (the server closed the connection) and the server's terminal says why.\n\
-         \x20 The 40 ms stall of two writes: restart the server with --two-writes, then compare\n\
-         \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
-         \x20 with the server in its normal one-write mode."
-    );
-    Ok(out)
-}
-
-/// The demo in Chinese: the same parts, from the same runs.
-fn demo_transcript_zh() -> io::Result<String> {
-    let mut out = String::new();
-    let title = "第 4 阶段，length-header-fix：在每条消息前面加上长度";
-    let _ = writeln!(out, "{title}");
-    let _ = writeln!(out, "{}", "=".repeat(common::lang::width(title)));
-    let _ = writeln!(
-        out,
-        "线上格式，两个方向都一样：4 字节小端有符号长度（struct.pack(\"i\", n)），\n\
-         后面跟这么多字节。请求 = 命令行；回复 = 它的 stdout + stderr。"
-    );
-    let section = |out: &mut String, title: &str| {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "{title}");
-        let _ = writeln!(out, "{}", "-".repeat(common::lang::width(title)));
+    let section = |out: &mut String, en: &str, zh: &str| {
+        let title = lang.pick(en, zh);
+        let _ = writeln!(out, "\n{title}\n{}", "-".repeat(common::lang::width(title)));
     };
-    section(&mut out, "1. 第 2、3 阶段的对话，加上帧");
-    out.push_str(&conversation_transcript_in(Lang::Zh)?);
-    section(&mut out, "2. 恶意长度：在分配任何内存之前就拒绝");
-    out.push_str(&hostile_transcript(Lang::Zh)?);
-    section(&mut out, "3. 字节序：同样 4 个字节，两种读法");
-    out.push_str(&endianness_transcript(Lang::Zh));
-    section(&mut out, "4. 在两个终端里亲手试试");
+    section(
+        &mut out,
+        "1. The conversation of stages 2 and 3, framed",
+        "1. 第 2、3 阶段的对话，加上帧",
+    );
+    out.push_str(&conversation_transcript_in(lang)?);
+    section(
+        &mut out,
+        "2. Hostile lengths: refused before anything is allocated",
+        "2. 恶意长度：在分配任何内存之前就拒绝",
+    );
+    out.push_str(&hostile_transcript(lang)?);
+    section(
+        &mut out,
+        "3. Endianness: the same 4 bytes, read both ways",
+        "3. 字节序：同样 4 个字节，两种读法",
+    );
+    out.push_str(&endianness_transcript(lang));
+    section(
+        &mut out,
+        "4. Try it in two terminals",
+        "4. 在两个终端里亲手试试",
+    );
     let _ = writeln!(
         out,
-        "  终端 1：cargo run -p length-header-fix -- server\n\
-         \x20 终端 2：cargo run -p length-header-fix -- client\n\
-         \x20         > seq 1 400        （每一行，完整）\n\
-         \x20         > true             （空回复）\n\
-         \x20 在第三个终端里当一回恶意客户端（服务端记录拒绝原因，继续服务）：\n\
-         \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
-         s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
-         \x20   打印 b''（服务端关闭了连接），服务端的终端会说明原因。\n\
-         \x20 两次 write 带来的 40 ms 停顿（Nagle 算法遇上延迟确认）：用 --two-writes 重启服务端，\n\
-         \x20 再把\n\
-         \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
-         \x20 和正常的一次 write 模式比一比。"
+        "{}",
+        lang.pick(
+            "  terminal 1: cargo run -p length-header-fix -- server\n\
+             \x20 terminal 2: cargo run -p length-header-fix -- client\n\
+             \x20             > seq 1 400        (every line, whole)\n\
+             \x20             > true             (empty reply)\n\
+             \x20 A hostile client, from a third terminal (the server logs the refusal, keeps serving):\n\
+             \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
+             s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
+             \x20   prints b'' (the server closed the connection) and the server's terminal says why.\n\
+             \x20 The 40 ms stall of two writes: restart the server with --two-writes, then compare\n\
+             \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
+             \x20 with the server in its normal one-write mode.",
+            "  终端 1：cargo run -p length-header-fix -- server\n\
+             \x20 终端 2：cargo run -p length-header-fix -- client\n\
+             \x20         > seq 1 400        （每一行，完整）\n\
+             \x20         > true             （空回复）\n\
+             \x20 在第三个终端里当一回恶意客户端（服务端记录拒绝原因，继续服务）：\n\
+             \x20   python3 -c 'import socket, struct; s = socket.create_connection((\"127.0.0.1\", 8008)); \
+             s.sendall(struct.pack(\"i\", 2**31 - 1)); print(s.recv(1))'\n\
+             \x20   打印 b''（服务端关闭了连接），服务端的终端会说明原因。\n\
+             \x20 两次 write 带来的 40 ms 停顿（Nagle 算法遇上延迟确认）：用 --two-writes 重启服务端，\n\
+             \x20 再把\n\
+             \x20   time (yes 'echo hi' | head -n 50 | cargo run -q -p length-header-fix -- client > /dev/null)\n\
+             \x20 和正常的一次 write 模式比一比。"
+        )
     );
     Ok(out)
 }

@@ -44,6 +44,10 @@ use common::{spawn_loopback, Interpreter, Tap, Timeline};
 use crate::pause::{recv_reply, send_command, ReplyError, PREVIEW_BYTES, RECV_SIZE};
 use crate::server::{serve_connection, ServerConfig};
 
+// The verdict reasons about the timeline, once for both languages, and
+// holds the words of each: apart from the running and the printing here.
+mod verdict;
+
 /// The complete demo: the same conversation without and with the pause,
 /// what the pause cost, and how to try it in two terminals.
 pub fn demo_transcript() -> io::Result<String> {
@@ -52,28 +56,23 @@ pub fn demo_transcript() -> io::Result<String> {
 
 /// [`demo_transcript`] told in `lang`.
 pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
-    let zh = lang.is_zh();
     let mut out = String::new();
-    if zh {
-        let _ = writeln!(
-            out,
+    let _ = writeln!(
+        out,
+        "{}\n",
+        lang.pick(
+            "Stage 3, sleep-fix: the length as digits, a pause, then the output\n\n\
+             The server answers each command with the output's length as ASCII digits, pauses,\n\
+             then sends the output. The client takes ONE read of up to 1024 bytes as the length,\n\
+             then reads until it has that many bytes. A real server and client on 127.0.0.1 run\n\
+             stage 2's 4 commands twice: without the pause, then with it.",
             "第 3 阶段，sleep-fix：先发十进制数字表示的长度，停顿一下，再发输出\n\n\
              服务端回答每条命令时，先用 ASCII 数字发出输出的长度，停顿，再发送输出。\n\
              客户端把“一次”最多 1024 字节的读取当作长度，然后一直读到够这么多字节为止。\n\
              127.0.0.1 上真实的服务端和客户端把第 2 阶段的 4 条命令跑两遍：\n\
              先不停顿，再停顿。"
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "Stage 3, sleep-fix: the length as digits, a pause, then the output\n\n\
-         The server answers each command with the output's length as ASCII digits, pauses,\n\
-         then sends the output. The client takes ONE read of up to 1024 bytes as the length,\n\
-         then reads until it has that many bytes. A real server and client on 127.0.0.1 run\n\
-         stage 2's 4 commands twice: without the pause, then with it."
-        );
-    }
-    let _ = writeln!(out);
+        )
+    );
 
     let unpaused = run_conversation(Duration::ZERO, lang)?;
     out.push_str(&unpaused.transcript());
@@ -87,68 +86,49 @@ pub fn demo_transcript_in(lang: Lang) -> io::Result<String> {
     // Computed from the configuration, not measured: a measured duration
     // would differ on every run, and the cost is simply the pause times the
     // number of replies, whatever the machine.
-    let cost = pause.as_millis() * paused.replies as u128;
-    if zh {
-        let _ = writeln!(
-            out,
-            "停顿的代价：{} 条回复 x {} ms = {cost} ms 花在睡眠上，这还不算执行命令的时间；\n\
-         `true` 的空回复也照样付了这笔。",
-            paused.replies,
-            pause.as_millis()
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "为什么这不算修好：停顿是在赌时机。只有客户端在输出到达之前读走数字，它才管用；\n\
-         网络慢一点或忙一点、客户端没被及时调度、中间有个会攒数据的代理，这场赌就输了，\n\
-         回复会像不停顿时一样被读错。数字也只用一次 recv 读：网络把 \"14\" 和 \"92\"\n\
-         分开送到（拆包），客户端同样出错。第 4 阶段（length-header-fix）用循环读满的\n\
-         4 字节长度头取代了这场赌博。"
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "在两个终端里亲手试试：");
-        let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
-        let _ = writeln!(
-            out,
-            "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
-        );
-        let _ = writeln!(
-            out,
-            "不停顿时，数字会不会和输出粘在一起取决于时机：多跑几次客户端。然后不带 --pause-ms\n\
-         （即 100 ms）重启服务端，再跑一次。"
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "What the pause cost: {} replies x {} ms = {cost} ms spent sleeping, on top of\n\
-         running the commands; the empty reply to `true` paid it too.",
-            paused.replies,
-            pause.as_millis()
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "Why this is not a fix: the pause is a bet on timing. It works only if the client\n\
+    let (replies, ms) = (paused.replies, pause.as_millis());
+    let slept = ms * replies as u128;
+    let cost = match lang {
+        Lang::En => format!(
+            "What the pause cost: {replies} replies x {ms} ms = {slept} ms spent sleeping, on top of\n\
+             running the commands; the empty reply to `true` paid it too."
+        ),
+        Lang::Zh => format!(
+            "停顿的代价：{replies} 条回复 x {ms} ms = {slept} ms 花在睡眠上，这还不算执行命令的时间；\n\
+             `true` 的空回复也照样付了这笔。"
+        ),
+    };
+    let not_a_fix = lang.pick(
+        "Why this is not a fix: the pause is a bet on timing. It works only if the client\n\
          reads the digits before the output arrives; a slower or busier network, a client\n\
          that is not scheduled in time, or a proxy that buffers loses the bet, and the reply\n\
          is misread as it was without the pause. The digits are also read with a single\n\
          recv: a network that delivers \"14\" and \"92\" separately (a split) breaks the\n\
          client too. Stage 4 (length-header-fix) replaces the bet with a 4-byte header read\n\
-         in a loop."
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Try it in two terminals:");
-        let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
-        let _ = writeln!(
-            out,
-            "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
-        );
-        let _ = writeln!(
-            out,
+         in a loop.",
+        "为什么这不算修好：停顿是在赌时机。只有客户端在输出到达之前读走数字，它才管用；\n\
+         网络慢一点或忙一点、客户端没被及时调度、中间有个会攒数据的代理，这场赌就输了，\n\
+         回复会像不停顿时一样被读错。数字也只用一次 recv 读：网络把 \"14\" 和 \"92\"\n\
+         分开送到（拆包），客户端同样出错。第 4 阶段（length-header-fix）用循环读满的\n\
+         4 字节长度头取代了这场赌博。",
+    );
+    let try_it = lang.pick("Try it in two terminals:", "在两个终端里亲手试试：");
+    let _ = writeln!(out, "{cost}\n\n{not_a_fix}\n\n{try_it}");
+    let _ = writeln!(out, "    cargo run -p sleep-fix -- server --pause-ms 0");
+    let _ = writeln!(
+        out,
+        "    printf 'seq 1 400\\necho hi\\nexit\\n' | cargo run -p sleep-fix -- client"
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick(
             "Without the pause, whether the digits glue depends on timing: run the client a few\n\
-         times. Then restart the server without --pause-ms (100 ms) and run it again."
-        );
-    }
+             times. Then restart the server without --pause-ms (100 ms) and run it again.",
+            "不停顿时，数字会不会和输出粘在一起取决于时机：多跑几次客户端。然后不带 --pause-ms\n\
+             （即 100 ms）重启服务端，再跑一次。"
+        )
+    );
     Ok(out)
 }
 
@@ -177,7 +157,6 @@ struct Run {
 impl Run {
     fn transcript(&self) -> String {
         let mut out = String::new();
-        let zh = self.lang.is_zh();
         let heading = format!(
             "--- {} --pause-ms {} ---",
             self.lang.pick("with", "使用"),
@@ -187,150 +166,19 @@ impl Run {
         out.push_str(&self.client);
         let _ = writeln!(out);
         out.push_str(&self.timeline.render_in(self.lang));
-        let (verdict, why) = self.verdict(if zh { &VERDICT_ZH } else { &VERDICT_EN });
-        let line = match (verdict, zh) {
-            (Verdict::Intact, false) => format!("Verdict: intact: {why}"),
-            (Verdict::Broken(why), false) => format!("Verdict: broken: {why}"),
-            (Verdict::Intact, true) => format!("结论：完好：{why}"),
-            (Verdict::Broken(why), true) => format!("结论：出错了：{why}"),
+        let (verdict, why) = self.verdict();
+        let (said, why) = match verdict {
+            Verdict::Intact => (self.lang.pick("Verdict: intact: ", "结论：完好："), why),
+            Verdict::Broken(why) => (self.lang.pick("Verdict: broken: ", "结论：出错了："), why),
         };
-        out.push_str(&wrap(&line, 84, "", "  "));
+        out.push_str(&wrap(&format!("{said}{why}"), 84, "", "  "));
         out
     }
-
-    /// The verdict, from the timeline's analysis (never hard-coded), and for
-    /// an intact run the reason it is intact, in the words of `words`.
-    fn verdict(&self, words: &VerdictWords) -> (Verdict, String) {
-        let messages = self.timeline.messages();
-        let analysis = self.timeline.analysis();
-        // The server records every reply as two messages: its length, then
-        // its output. Even indices are lengths.
-        let is_length = |i: usize| i % 2 == 0;
-        let name = |i: usize| (words.name)(&messages[i].label);
-
-        let mut problems = Vec::new();
-        if let Some((r, read)) = analysis
-            .reads
-            .iter()
-            .enumerate()
-            .find(|(_, v)| v.is_sticky())
-        {
-            let parts: Vec<String> = read
-                .pieces
-                .iter()
-                .map(|p| {
-                    let len = messages[p.message].len;
-                    if p.start == 0 && p.end == len {
-                        (words.whole)(&name(p.message), len)
-                    } else {
-                        (words.part)(&name(p.message), p.start, p.end)
-                    }
-                })
-                .collect();
-            problems.push((words.glued)(r + 1, &parts.join(words.and)));
-        }
-        for (i, reads) in analysis.carried_by.iter().enumerate() {
-            if is_length(i) && reads.len() > 1 {
-                problems.push((words.cut)(&name(i), &join_numbers(reads)));
-            }
-        }
-        if analysis.unread > 0 {
-            problems.push((words.unread)(analysis.unread));
-        }
-        if problems.is_empty() && self.replies < EXEC_SCRIPT.len() {
-            problems.push((words.stopped)(self.replies, EXEC_SCRIPT.len()));
-        }
-        if !problems.is_empty() {
-            return (Verdict::Broken(problems.join(words.then)), String::new());
-        }
-
-        let reassembled: Vec<String> = analysis
-            .carried_by
-            .iter()
-            .enumerate()
-            .filter(|(i, reads)| !is_length(*i) && reads.len() > 1)
-            .map(|(i, reads)| (words.took)(&name(i), &join_numbers(reads)))
-            .collect();
-        let mut why = String::from(words.alone);
-        if !reassembled.is_empty() {
-            why.push_str(&(words.reassembled)(&reassembled.join(words.list)));
-        }
-        (Verdict::Intact, why)
-    }
-}
-
-/// The words of a verdict in one language. The analysis behind them is the
-/// same in every language, so only these differ.
-struct VerdictWords {
-    name: fn(&str) -> String,
-    whole: fn(&str, usize) -> String,
-    part: fn(&str, usize, usize) -> String,
-    and: &'static str,
-    glued: fn(usize, &str) -> String,
-    cut: fn(&str, &str) -> String,
-    unread: fn(usize) -> String,
-    stopped: fn(usize, usize) -> String,
-    then: &'static str,
-    took: fn(&str, &str) -> String,
-    list: &'static str,
-    alone: &'static str,
-    reassembled: fn(&str) -> String,
-}
-
-const VERDICT_EN: VerdictWords = VerdictWords {
-    name: |label| format!("the {label}"),
-    whole: |name, len| format!("all {len} bytes of {name}"),
-    part: |name, start, end| format!("bytes {start}..{end} of {name}"),
-    and: " and ",
-    glued: |read, parts| {
-        format!(
-            "read {read} returned {parts}: the digits and the output glued, so the length no \
-             longer parses"
-        )
-    },
-    cut: |name, reads| {
-        format!("{name} was cut across reads {reads}: the client took the first piece for the whole length")
-    },
-    unread: |n| format!("{n} bytes were never read"),
-    stopped: |replies, total| {
-        format!("the conversation stopped after {replies} of {total} replies")
-    },
-    then: "; ",
-    took: |name, reads| format!("{name} took reads {reads}"),
-    list: ", ",
-    alone: "every length arrived alone in a read of its own",
-    reassembled: |list| format!(", and the client's loop put every reply back together ({list})"),
-};
-
-const VERDICT_ZH: VerdictWords = VerdictWords {
-    name: |label| label.to_string(),
-    whole: |name, len| format!("{name}（全部 {len} 字节）"),
-    part: |name, start, end| format!("{name}的第 {start}..{end} 字节"),
-    and: "，以及 ",
-    glued: |read, parts| {
-        format!("第 {read} 次读取返回了 {parts}：数字和输出粘在一起（粘包），长度再也解析不出来")
-    },
-    cut: |name, reads| {
-        format!("{name}被切在第 {reads} 次读取里（拆包）：客户端把第一段当成了完整的长度")
-    },
-    unread: |n| format!("有 {n} 字节始终没有被读取"),
-    stopped: |replies, total| format!("对话在 {replies} 条回复（共 {total} 条）之后中断"),
-    then: "；",
-    took: |name, reads| format!("{name}用了第 {reads} 次读取"),
-    list: "，",
-    alone: "每个长度都单独落在自己的一次读取里",
-    reassembled: |list| format!("，客户端的循环把每条回复重新拼完整了（{list}）"),
-};
-
-fn join_numbers(numbers: &[usize]) -> String {
-    let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
-    list.join(", ")
 }
 
 /// Runs [`EXEC_SCRIPT`] against a fresh server with this pause, both ends
 /// synchronised turn by turn.
 fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
-    let zh = lang.is_zh();
     let timeline = Timeline::new(lang.pick("server -> client", "服务端 -> 客户端"));
     let (turn_tx, turn_rx) = mpsc::channel();
     let (ack_tx, ack_rx) = mpsc::channel();
@@ -382,39 +230,33 @@ fn run_conversation(pause: Duration, lang: Lang) -> io::Result<Run> {
             // The demo's own plumbing failed: that is not the lesson, so
             // it is an error rather than a line in the transcript.
             Err(ReplyError::Io(e)) => return Err(e),
-            Err(e) if zh => {
-                let _ = writeln!(client, "客户端：{}", reply_error_zh(&e));
-                let _ = writeln!(
-                    client,
-                    "客户端：对话进行不下去了：客户端再也不知道一条回复从哪里开始\n        \
-                     （接下来读到的可能是数字，也可能是输出），只好关闭连接。"
-                );
-                let rest: Vec<String> = EXEC_SCRIPT[i + 1..]
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect();
-                if !rest.is_empty() {
-                    let _ = writeln!(client, "客户端：没能发出：{}", rest.join("、"));
-                }
-                break;
-            }
             Err(e) => {
-                // The error is one long line; break it after its first
-                // clause so the transcript stays readable.
-                let message = e.to_string().replacen("; ", ";\n        ", 1);
-                let _ = writeln!(client, "client: {message}");
-                let _ = writeln!(
-                    client,
-                    "client: the conversation cannot go on: the client no longer knows where a \
-                     reply starts\n        (whatever it reads next could be digits or output), \
-                     so it closes the connection."
+                let message = match lang {
+                    // The error is one long line; break it after its first
+                    // clause so the transcript stays readable.
+                    Lang::En => e.to_string().replacen("; ", ";\n        ", 1),
+                    Lang::Zh => reply_error_zh(&e),
+                };
+                let me = lang.pick("client: ", "客户端：");
+                let gave_up = lang.pick(
+                    "the conversation cannot go on: the client no longer knows where a reply \
+                     starts\n        (whatever it reads next could be digits or output), so it \
+                     closes the connection.",
+                    "对话进行不下去了：客户端再也不知道一条回复从哪里开始\n        \
+                     （接下来读到的可能是数字，也可能是输出），只好关闭连接。",
                 );
+                let _ = writeln!(client, "{me}{message}\n{me}{gave_up}");
                 let rest: Vec<String> = EXEC_SCRIPT[i + 1..]
                     .iter()
                     .map(|c| format!("`{c}`"))
                     .collect();
                 if !rest.is_empty() {
-                    let _ = writeln!(client, "client: never sent: {}", rest.join(", "));
+                    let never_sent = lang.pick("never sent: ", "没能发出：");
+                    let _ = writeln!(
+                        client,
+                        "{me}{never_sent}{}",
+                        rest.join(lang.pick(", ", "、"))
+                    );
                 }
                 break;
             }
