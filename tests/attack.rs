@@ -24,6 +24,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::accept::Gauge;
+#[cfg(target_os = "linux")]
+use common::testing::running_with_arg;
 use common::{spawn_loopback, Acceptor, Limits, ShellLimits};
 
 /// How long the well-behaved client waits before the test calls it refused.
@@ -154,22 +156,6 @@ fn settles_to(gauge: &dyn Open, n: usize) {
         );
         thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The processes whose command line holds `arg` (a unique argument).
-#[cfg(target_os = "linux")]
-fn running_with_arg(arg: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    std::fs::read(e.path().join("cmdline"))
-                        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 /// The attacks every server meets; `good` is one well-behaved exchange,

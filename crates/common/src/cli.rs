@@ -45,7 +45,7 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// The error every server gives when it cannot listen: what went wrong,
 /// and the way out (another port, or the OS's choice of one).
-pub fn bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
+fn bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
     io::Error::new(
         e.kind(),
         format!(

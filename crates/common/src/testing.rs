@@ -190,6 +190,25 @@ pub fn python3_available(test: &str) -> bool {
     false
 }
 
+/// How many running processes have `arg` (a unique argument) in their
+/// command line, read from `/proc`: how a test proves that a command the
+/// server killed, and everything it started, is really gone. Where there is
+/// no `/proc` (macOS, Windows) it counts none, so it proves something on
+/// Linux only.
+pub fn running_with_arg(arg: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    std::fs::read(e.path().join("cmdline"))
+                        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

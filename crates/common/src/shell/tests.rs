@@ -2,7 +2,7 @@
 //! their output caps and the processes they leave behind.
 
 use super::*;
-use crate::testing::PATIENCE;
+use crate::testing::{running_with_arg, PATIENCE};
 
 /// The timeout a command meets when the test wants it killed: long
 /// enough for a loaded machine to start `sh` and run the `echo` before
@@ -46,21 +46,6 @@ fn timeout_kills_the_group() {
     let reply = String::from_utf8(out.reply()).unwrap();
     assert!(reply.starts_with("started\n"), "{reply}");
     assert!(reply.contains("killed after the 1 s timeout"), "{reply}");
-}
-
-/// The processes whose command line holds `arg` (a unique argument).
-fn running_with_arg(arg: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    std::fs::read(e.path().join("cmdline"))
-                        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 /// A process that leaves the process group (`setsid`) and holds the
