@@ -7,7 +7,11 @@ use super::*;
 use std::sync::{Mutex, PoisonError};
 
 enum Event {
-    Exited(io::Result<ExitStatus>),
+    /// The shell's status, and the shell itself: holding its handle keeps
+    /// Windows from giving its process id to another process before
+    /// `kill_tree` names that id (Windows reuses ids soon after the last
+    /// handle closes, and `taskkill /T` would then end a stranger's tree).
+    Exited(io::Result<ExitStatus>, Child),
     Drained,
 }
 
@@ -28,12 +32,14 @@ pub(super) fn collect(mut child: Child, limits: ShellLimits) -> io::Result<Shell
         let tx = tx.clone();
         thread::spawn(move || {
             let status = child.wait();
-            let _ = tx.send(Event::Exited(status));
+            let _ = tx.send(Event::Exited(status, child));
         });
     }
     drop(tx);
     let deadline = Instant::now() + limits.timeout;
     let mut exited: Option<io::Result<ExitStatus>> = None;
+    // Dropped when this function returns, after any kill_tree.
+    let mut _shell: Option<Child> = None;
     let mut drained = 0;
     let mut timed_out = false;
     let mut killed = false;
@@ -60,7 +66,10 @@ pub(super) fn collect(mut child: Child, limits: ShellLimits) -> io::Result<Shell
             .saturating_duration_since(now)
             .min(Duration::from_millis(10));
         match rx.recv_timeout(wait) {
-            Ok(Event::Exited(status)) => exited = Some(status),
+            Ok(Event::Exited(status, shell)) => {
+                exited = Some(status);
+                _shell = Some(shell);
+            }
             Ok(Event::Drained) => drained += 1,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
