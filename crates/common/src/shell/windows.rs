@@ -9,8 +9,9 @@ use std::sync::{Mutex, PoisonError};
 enum Event {
     /// The shell's status, and the shell itself: holding its handle keeps
     /// Windows from giving its process id to another process before
-    /// `kill_tree` names that id (Windows reuses ids soon after the last
-    /// handle closes, and `taskkill /T` would then end a stranger's tree).
+    /// `kill_tree` names that id. An id "may be reused" once every handle
+    /// to the process is closed (Microsoft's `PROCESS_INFORMATION`
+    /// reference), and `taskkill` would then end a stranger's tree.
     Exited(io::Result<ExitStatus>, Child),
     Drained,
 }
